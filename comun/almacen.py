@@ -1,0 +1,34 @@
+"""Access to the service's own MongoDB database, and its atomic units of work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from pymongo import MongoClient
+from pymongo.client_session import ClientSession
+from pymongo.database import Database
+
+T = TypeVar("T")
+
+
+def conectar(url: str, base: str) -> Database:
+    # tz_aware: every datetime read back is UTC-aware, as it was written.
+    cliente: MongoClient = MongoClient(
+        url, tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=5000
+    )
+    return cliente[base]
+
+
+def en_transaccion(db: Database, trabajo: Callable[[ClientSession], T]) -> T:
+    """Runs `trabajo` in one multi-document transaction; transient conflicts are retried."""
+    with db.client.start_session() as sesion:
+        return sesion.with_transaction(trabajo)
+
+
+def responde(db: Database) -> bool:
+    try:
+        db.command("ping")
+    except Exception:
+        return False
+    return True

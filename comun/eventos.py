@@ -1,0 +1,231 @@
+"""The integration events: one envelope and one schema per `tipo` (DESIGN.md §3).
+
+Producers build events with `nuevo_evento`, consumers read them with `leer_evento`; both validate
+against the same schemas, so an event that does not match its schema never enters or leaves a
+service. Events are named by what happened, in the past tense.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
+
+VERSION = 1
+
+
+class Datos(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Evento(BaseModel):
+    """The envelope every event travels in."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    tipo: str
+    version: int = VERSION
+    ocurrido_en: datetime
+    fuente: str
+    codigo: str | None = None  # the reclamo; None for catalogue events
+    correlacion: str | None = None  # request id that started the chain
+    datos: dict[str, Any]
+
+    def contenido(self) -> Datos:
+        """The `datos` validated against the schema of this event's tipo."""
+        return ESQUEMAS[self.tipo].model_validate(self.datos)
+
+
+class EventoInvalido(ValueError):
+    """A message that is not a valid event: it is parked, never retried."""
+
+
+def nuevo_evento(
+    tipo: str,
+    datos: Datos,
+    *,
+    fuente: str,
+    codigo: str | None = None,
+    correlacion: str | None = None,
+    ocurrido_en: datetime | None = None,
+) -> Evento:
+    esquema = ESQUEMAS.get(tipo)
+    if esquema is None or not isinstance(datos, esquema):
+        raise TypeError(f"{tipo} lleva datos {esquema.__name__ if esquema else '?'}")
+    return Evento(
+        id=str(uuid.uuid4()),
+        tipo=tipo,
+        ocurrido_en=ocurrido_en or datetime.now(UTC),
+        fuente=fuente,
+        codigo=codigo,
+        correlacion=correlacion,
+        datos=datos.model_dump(mode="json"),
+    )
+
+
+def leer_evento(cuerpo: bytes) -> tuple[Evento, Datos]:
+    try:
+        evento = Evento.model_validate_json(cuerpo)
+    except ValidationError as exc:
+        raise EventoInvalido(f"sobre inválido: {exc.errors()[0]['msg']}") from exc
+    if evento.tipo not in ESQUEMAS:
+        raise EventoInvalido(f"tipo desconocido: {evento.tipo}")
+    try:
+        return evento, evento.contenido()
+    except ValidationError as exc:
+        raise EventoInvalido(f"datos inválidos para {evento.tipo}: {exc}") from exc
+
+
+# --- catalogue (owned by derivacion) -------------------------------------------------------------
+
+Identificador = Annotated[str, Field(pattern=r"^[a-z0-9-]{2,40}$")]
+
+
+class Responsable(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    nombre: str = Field(min_length=1, max_length=120)
+    email: EmailStr
+
+
+class Unidad(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    id: Identificador
+    nombre: str = Field(min_length=1, max_length=200)
+    responsable: Responsable
+
+
+class Regla(BaseModel):
+    """Routes a reclamo to `unidad` when every given condition matches."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    unidad: Identificador
+    motivo: str | None = None
+    sede: str | None = None
+
+
+class Entidad(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    id: Identificador
+    nombre: str = Field(min_length=2, max_length=200)
+    tipo: str = Field(description="ministerio, municipalidad, consulado, organismo...")
+    pais: str = Field(default="PE", pattern=r"^[A-Z]{2}$")
+    unidades: list[Unidad] = Field(min_length=1)
+    reglas: list[Regla] = []
+    unidad_por_defecto: Identificador
+
+
+class EntidadActualizada(Datos):
+    entidad: Entidad
+
+
+# --- reclamo ------------------------------------------------------------------------------------
+
+
+class Contacto(BaseModel):
+    """What the entity and notificaciones need to answer the citizen (Ley 29733: only them)."""
+
+    model_config = ConfigDict(extra="forbid")
+    tipo_documento: str
+    numero_documento: str
+    nombres: str
+    apellidos: str
+    email: str | None = None
+    telefono: str | None = None
+
+
+class ReclamoRegistrado(Datos):
+    entidad_id: str
+    canal: str
+    motivo: str
+    sede: str | None = None
+    ocurrido_en: datetime
+    registrado_en: datetime
+    descripcion: str
+    pedido: str
+    medio_respuesta: str
+    contacto: Contacto
+
+
+class ReclamoDerivado(Datos):
+    entidad_id: str
+    unidad_id: str
+    unidad_nombre: str
+    por_regla: bool
+
+
+class ReclamoEnAtencion(Datos):
+    entidad_id: str
+    unidad_id: str
+
+
+class ReclamoRespondido(Datos):
+    entidad_id: str
+    respuesta: str
+    respondido_en: datetime
+
+
+class ReclamoCerrado(Datos):
+    entidad_id: str
+    motivo: str
+
+
+# --- plazos -------------------------------------------------------------------------------------
+
+
+class PlazoCalculado(Datos):
+    entidad_id: str
+    fecha_recepcion: date
+    vence_en: datetime
+    dias_habiles: int
+
+
+class PlazoDetenido(Datos):
+    entidad_id: str
+    detenido_en: datetime
+    dias_habiles_usados: int
+    dentro_del_plazo: bool
+
+
+# --- encuestas ----------------------------------------------------------------------------------
+
+
+class EncuestaCreada(Datos):
+    entidad_id: str
+    # The single-use token travels once, to notificaciones, which mails the link; encuestas keeps
+    # only its hash.
+    token: str
+
+
+class EncuestaRespondida(Datos):
+    entidad_id: str
+    satisfaccion: int
+    resuelto: bool
+    impulsores: dict[str, int]
+
+
+# --- notificaciones -----------------------------------------------------------------------------
+
+
+class NotificacionEntregada(Datos):
+    plantilla: str
+    canal: str
+    destinatario: str  # a role ("ciudadano", "responsable"), never an address
+
+
+ESQUEMAS: dict[str, type[Datos]] = {
+    "catalogo.entidad_actualizada": EntidadActualizada,
+    "reclamo.registrado": ReclamoRegistrado,
+    "reclamo.derivado": ReclamoDerivado,
+    "reclamo.en_atencion": ReclamoEnAtencion,
+    "reclamo.respondido": ReclamoRespondido,
+    "reclamo.cerrado": ReclamoCerrado,
+    "plazo.calculado": PlazoCalculado,
+    "plazo.detenido": PlazoDetenido,
+    "encuesta.creada": EncuestaCreada,
+    "encuesta.respondida": EncuestaRespondida,
+    "notificacion.enviada": NotificacionEntregada,
+    "notificacion.fallida": NotificacionEntregada,
+}

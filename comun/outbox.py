@@ -1,0 +1,105 @@
+"""Transactional outbox (DESIGN.md §3).
+
+A service writes its state change and the events it implies in the same transaction (`encolar`);
+the relay publishes what is pending, with publisher confirms, and only then marks it sent. A crash
+between the two only delays: the event is published again and consumers drop the duplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from pymongo import ASCENDING
+from pymongo.client_session import ClientSession
+from pymongo.database import Database
+
+from comun.eventos import Evento
+from comun.metricas import Metricas
+
+log = logging.getLogger(__name__)
+COLECCION = "outbox"
+
+
+def preparar(db: Database) -> None:
+    db[COLECCION].create_index(
+        [("creado_en", ASCENDING)],
+        name="pendientes",
+        partialFilterExpression={"pendiente": True},
+    )
+    # Sent events are kept a week for audit, then dropped (they may carry contact data).
+    db[COLECCION].create_index("enviado_en", name="caducidad", expireAfterSeconds=7 * 86400)
+
+
+def encolar(db: Database, eventos: Iterable[Evento], sesion: ClientSession) -> None:
+    documentos = [
+        {
+            "_id": e.id,
+            "evento": e.model_dump(mode="json"),
+            "creado_en": e.ocurrido_en,
+            "pendiente": True,
+        }
+        for e in eventos
+    ]
+    if documentos:
+        db[COLECCION].insert_many(documentos, session=sesion, ordered=True)
+
+
+def pendientes(db: Database) -> int:
+    return db[COLECCION].count_documents({"pendiente": True})
+
+
+class Relay:
+    """Publishes pending outbox events in the order they were written."""
+
+    def __init__(
+        self, db: Database, publicador, metricas: Metricas, lote: int = 200, pausa: float = 0.2
+    ) -> None:
+        self.db = db
+        self.publicador = publicador
+        self.metricas = metricas
+        self.lote = lote
+        self.pausa = pausa
+        self._medido_en = 0.0
+
+    def una_vuelta(self) -> int:
+        docs = list(
+            self.db[COLECCION]
+            .find({"pendiente": True}, {"evento": 1})
+            .sort([("creado_en", ASCENDING), ("_id", ASCENDING)])
+            .limit(self.lote)
+        )
+        enviados: list[str] = []
+        try:
+            for doc in docs:
+                self.publicador.publicar(Evento.model_validate(doc["evento"]))
+                enviados.append(doc["_id"])
+        finally:
+            # Mark what the broker confirmed, even if a later publish failed.
+            if enviados:
+                self.db[COLECCION].update_many(
+                    {"_id": {"$in": enviados}},
+                    {"$set": {"pendiente": False, "enviado_en": datetime.now(UTC)}},
+                )
+            self.metricas.outbox_publicados(len(enviados))
+        return len(enviados)
+
+    def _medir_pendientes(self) -> None:
+        # A count is a query: once every few seconds is enough for a dashboard.
+        if time.monotonic() - self._medido_en > 5:
+            self._medido_en = time.monotonic()
+            self.metricas.outbox_pendientes(pendientes(self.db))
+
+    def correr(self, parar: threading.Event) -> None:
+        while not parar.is_set():
+            try:
+                if self.una_vuelta() == 0:
+                    self._medir_pendientes()
+                    parar.wait(self.pausa)
+            except Exception:
+                log.exception("relay: fallo al publicar, se reintenta")
+                self.publicador.cerrar()
+                parar.wait(1.0)

@@ -1,0 +1,125 @@
+"""What every internal Flask app shares: gateway-only access, identity, uniform errors, health
+split between "alive" and "healthy", and RED metrics."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import HTTPException
+
+from comun.ajustes import Ajustes
+from comun.errores import ErrorDeDominio, errores_legibles
+from comun.metricas import Metricas
+
+log = logging.getLogger(__name__)
+RUTAS_ABIERTAS = {"/alive", "/health", "/metrics"}
+
+
+@dataclass(frozen=True)
+class Identidad:
+    """Who is calling, as the gateway authenticated it (headers X-Rol, X-Entidad, X-Unidad)."""
+
+    rol: str
+    entidad: str | None = None
+    unidad: str | None = None
+
+
+def cuerpo(modelo: type[BaseModel]) -> Any:
+    """The request's JSON body validated against `modelo` (a ValidationError becomes a 422)."""
+    datos = request.get_json(silent=True)
+    if not isinstance(datos, dict):
+        raise ErrorDeDominio(400, "cuerpo_invalido", "El cuerpo debe ser un objeto JSON.")
+    return modelo.model_validate(datos)
+
+
+def identidad() -> Identidad:
+    return g.identidad
+
+
+def exigir_rol(*roles: str) -> Identidad:
+    quien = identidad()
+    if quien.rol not in roles:
+        raise ErrorDeDominio(403, "prohibido", "No tiene permiso para esta operación.")
+    return quien
+
+
+def crear_app_base(
+    servicio: str, ajustes: Ajustes, chequeos: dict[str, Callable[[], bool]]
+) -> Flask:
+    app = Flask(servicio)
+    app.json.ensure_ascii = False
+    metricas = Metricas(servicio)
+    token = ajustes.token_interno.get_secret_value().encode()
+
+    @app.before_request
+    def _antes() -> Response | None:
+        g.inicio = time.perf_counter()
+        g.correlacion = request.headers.get("X-Request-Id")
+        if request.path in RUTAS_ABIERTAS:
+            return None
+        recibido = request.headers.get("X-Token-Interno", "").encode()
+        if not hmac.compare_digest(recibido, token):
+            return _error(401, "no_autenticado", "Solo el gateway puede llamar a este servicio.")
+        g.identidad = Identidad(
+            rol=request.headers.get("X-Rol", "ciudadano"),
+            entidad=request.headers.get("X-Entidad") or None,
+            unidad=request.headers.get("X-Unidad") or None,
+        )
+        return None
+
+    @app.after_request
+    def _despues(respuesta: Response) -> Response:
+        ruta = request.url_rule.rule if request.url_rule else "desconocida"
+        metricas.solicitud(
+            request.method, ruta, respuesta.status_code, time.perf_counter() - g.inicio
+        )
+        return respuesta
+
+    @app.errorhandler(ValidationError)
+    def _invalido(exc: ValidationError):
+        return _error(422, "datos_invalidos", "Hay datos inválidos.", errores_legibles(exc))
+
+    @app.errorhandler(ErrorDeDominio)
+    def _dominio(exc: ErrorDeDominio):
+        return _error(exc.estado, exc.error, exc.mensaje)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        return _error(exc.code or 500, "http", exc.description or "Error")
+
+    @app.errorhandler(Exception)
+    def _inesperado(exc: Exception):
+        log.exception("error inesperado")
+        return _error(500, "error_interno", "Ocurrió un error interno; intente nuevamente.")
+
+    @app.get("/alive")
+    def alive():
+        return {"estado": "vivo", "servicio": servicio}
+
+    @app.get("/health")
+    def health():
+        resultados = {nombre: chequeo() for nombre, chequeo in chequeos.items()}
+        sano = all(resultados.values())
+        cuerpo = {"estado": "sano" if sano else "degradado", "dependencias": resultados}
+        return cuerpo, 200 if sano else 503
+
+    @app.get("/metrics")
+    def metrics():
+        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def _error(estado: int, error: str, mensaje: str, detalle: list | None = None):
+    cuerpo: dict[str, Any] = {"error": error, "mensaje": mensaje}
+    if detalle:
+        cuerpo["detalle"] = detalle
+    return jsonify(cuerpo), estado

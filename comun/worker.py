@@ -1,0 +1,81 @@
+"""The worker entrypoint every service shares: its consumers, the outbox relay, and any periodic
+loop of its own, each in its own thread with its own broker connection; metrics on a port."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+
+from prometheus_client import start_http_server
+from pymongo.database import Database
+
+from comun.ajustes import Ajustes
+from comun.bus import Consumidor, Publicador, Topologia
+from comun.consumo import Despachador, Manejador
+from comun.metricas import Metricas
+from comun.outbox import Relay
+
+log = logging.getLogger(__name__)
+
+Bucle = Callable[[threading.Event], None]
+
+
+def correr_worker(
+    servicio: str,
+    ajustes: Ajustes,
+    db: Database,
+    manejadores: dict[str, Manejador],
+    bucles: dict[str, Bucle] | None = None,
+    parar: threading.Event | None = None,
+) -> None:
+    """Runs until SIGTERM/SIGINT (or `parar` is set)."""
+    parar = parar or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: parar.set())
+        signal.signal(signal.SIGINT, lambda *_: parar.set())
+    metricas = Metricas(servicio)
+    start_http_server(ajustes.puerto_metricas)
+    topo = Topologia(ajustes.bus_nombre)
+    despachador = Despachador(db, servicio, manejadores, metricas)
+    tareas: dict[str, Bucle] = {
+        "relay": Relay(db, Publicador(ajustes.amqp_url, topo), metricas).correr,
+        **(bucles or {}),
+    }
+    if manejadores:
+        consumidor = Consumidor(
+            ajustes.amqp_url,
+            topo,
+            servicio,
+            despachador.claves,
+            despachador,
+            prefetch=ajustes.prefetch,
+            limite_entregas=ajustes.limite_entregas,
+        )
+        tareas["consumidor"] = consumidor.correr
+    hilos = [
+        threading.Thread(target=_vigilado(nombre, tarea, parar), name=nombre, daemon=True)
+        for nombre, tarea in tareas.items()
+    ]
+    for hilo in hilos:
+        hilo.start()
+    log.info("worker listo", extra={"claves": despachador.claves, "hilos": list(tareas)})
+    parar.wait()
+    for hilo in hilos:
+        hilo.join(timeout=10)
+    log.info("worker detenido")
+
+
+def _vigilado(nombre: str, tarea: Bucle, parar: threading.Event) -> Callable[[], None]:
+    """Keeps a loop alive: an unexpected error is logged and the loop restarts."""
+
+    def correr() -> None:
+        while not parar.is_set():
+            try:
+                tarea(parar)
+            except Exception:
+                log.exception("hilo %s falló; se reinicia", nombre)
+                parar.wait(1.0)
+
+    return correr

@@ -1,0 +1,16 @@
+"""derivacion worker: `python -m servicios.derivacion.worker`."""
+
+from comun.servicio import arrancar
+from comun.worker import correr_worker
+from servicios.derivacion import dependencias
+from servicios.derivacion.manejadores import SERVICIO, manejadores
+
+
+def main() -> None:
+    ctx = arrancar(SERVICIO)
+    dependencias.preparar(ctx.db)
+    correr_worker(SERVICIO, ctx.ajustes, ctx.db, manejadores(ctx.db))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,351 @@
+"""Contrato público de la hoja de reclamación (DESIGN.md §2.1 y §4).
+
+Lo usan el gateway (FastAPI: documentación OpenAPI) y el servicio de registro (Flask: validación),
+así que no depende de ningún framework web: solo pydantic v2.
+
+Los mensajes de error de las reglas propias están en castellano; los de las restricciones
+declarativas de pydantic (largos, patrones, enumeraciones...) se traducen en
+:func:`comun.errores.errores_legibles`, que es lo que debe devolverse al cliente (con el campo
+en notación de puntos y sin el valor recibido, que puede ser un dato personal).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from comun.errores import errores_legibles, traducir_errores
+from servicios.registro.dominio import codigo_valido, normalizar_codigo
+
+MAX_ADJUNTOS = 10
+MAX_BYTES_ADJUNTOS = 20 * 1024 * 1024
+#: Tolerancia de desfase de reloj al comprobar que la fecha del hecho no es futura.
+TOLERANCIA_RELOJ = timedelta(minutes=5)
+PREFIJOS_RUC = ("10", "15", "17", "20")
+_PESOS_RUC = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+
+_DIGITOS = re.compile(r"[0-9]+")
+_ALFANUMERICO = re.compile(r"[A-Z0-9]+")
+_TELEFONO = re.compile(r"\+?[0-9]{7,15}")
+# Separadores habituales al escribir un teléfono ("987 654 321", "(01) 311-7000").
+_SEPARADORES_TELEFONO = re.compile(r"[\s\-.()]+")
+
+TipoMimeAdjunto = Literal["application/pdf", "image/jpeg", "image/png"]
+
+
+class _Modelo(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# --- Enumeraciones -------------------------------------------------------------------------------
+
+
+class TipoDocumento(StrEnum):
+    """Tipo de documento de identidad."""
+
+    dni = "dni"
+    carne_extranjeria = "carne_extranjeria"
+    pasaporte = "pasaporte"
+    ruc = "ruc"
+
+
+class Motivo(StrEnum):
+    """Motivo del reclamo."""
+
+    trato = "trato"
+    tiempo = "tiempo"
+    procedimiento = "procedimiento"
+    infraestructura = "infraestructura"
+    informacion = "informacion"
+    resultado = "resultado"
+    confianza = "confianza"
+    disponibilidad = "disponibilidad"
+    otros = "otros"
+
+
+class Canal(StrEnum):
+    """Canal de registro: `virtual` (el ciudadano) o `presencial` (personal de la entidad)."""
+
+    virtual = "virtual"
+    presencial = "presencial"
+
+
+class MedioRespuesta(StrEnum):
+    """Cómo desea recibir la respuesta: correo electrónico, teléfono o recojo en una sede."""
+
+    email = "email"
+    telefono = "telefono"
+    sede = "sede"
+
+
+# --- Reglas de documentos ------------------------------------------------------------------------
+
+
+def digito_verificador_ruc(primeros_diez: str) -> int:
+    """Dígito verificador SUNAT (módulo 11) de los 10 primeros dígitos de un RUC."""
+    suma = sum(int(d) * p for d, p in zip(primeros_diez, _PESOS_RUC, strict=True))
+    resto = 11 - suma % 11
+    return {10: 0, 11: 1}.get(resto, resto)
+
+
+def ruc_valido(ruc: str) -> bool:
+    """``True`` si ``ruc`` tiene 11 dígitos, un prefijo válido y su dígito verificador."""
+    return (
+        len(ruc) == 11
+        and _DIGITOS.fullmatch(ruc) is not None
+        and ruc.startswith(PREFIJOS_RUC)
+        and digito_verificador_ruc(ruc[:10]) == int(ruc[10])
+    )
+
+
+def _validar_numero_documento(tipo: TipoDocumento, numero: str) -> str:
+    if tipo is TipoDocumento.dni:
+        if len(numero) != 8 or not _DIGITOS.fullmatch(numero):
+            raise ValueError("El DNI debe tener 8 dígitos")
+        return numero
+    if tipo is TipoDocumento.ruc:
+        if len(numero) != 11 or not _DIGITOS.fullmatch(numero):
+            raise ValueError("El RUC debe tener 11 dígitos")
+        if not numero.startswith(PREFIJOS_RUC):
+            raise ValueError("El RUC debe empezar por 10, 15, 17 o 20")
+        if not ruc_valido(numero):
+            raise ValueError("El RUC no es válido: su dígito verificador no corresponde")
+        return numero
+    numero = numero.upper()
+    if tipo is TipoDocumento.carne_extranjeria:
+        minimo, nombre = 9, "El carné de extranjería"
+    else:
+        minimo, nombre = 6, "El pasaporte"
+    if not (minimo <= len(numero) <= 12) or not _ALFANUMERICO.fullmatch(numero):
+        raise ValueError(f"{nombre} debe tener entre {minimo} y 12 letras o dígitos")
+    return numero
+
+
+# --- Modelos -------------------------------------------------------------------------------------
+
+
+class Documento(_Modelo):
+    """Documento de identidad."""
+
+    tipo: TipoDocumento = Field(description="Tipo de documento de identidad.")
+    numero: str = Field(
+        description=(
+            "Número del documento. DNI: 8 dígitos; RUC: 11 dígitos (empieza por 10, 15, 17 o 20 "
+            "y con dígito verificador válido); carné de extranjería: 9 a 12 letras o dígitos; "
+            "pasaporte: 6 a 12 letras o dígitos. Las letras se guardan en mayúsculas."
+        ),
+        examples=["45678912"],
+    )
+
+    @field_validator("numero")
+    @classmethod
+    def _numero_segun_tipo(cls, numero: str, info: ValidationInfo) -> str:
+        tipo = info.data.get("tipo")
+        if tipo is None:  # el tipo ya falló y tiene su propio error
+            return numero
+        return _validar_numero_documento(tipo, numero)
+
+
+class Representante(_Modelo):
+    """Representante (padre, madre o tutor) de un ciudadano menor de edad."""
+
+    documento: Documento = Field(description="Documento de identidad del representante.")
+    nombres: str = Field(min_length=1, max_length=100, description="Nombres del representante.")
+    apellidos: str = Field(min_length=1, max_length=100, description="Apellidos del representante.")
+
+
+class Ciudadano(_Modelo):
+    """Datos de quien presenta el reclamo. Debe indicar al menos un correo o un teléfono."""
+
+    documento: Documento = Field(description="Documento de identidad del ciudadano.")
+    nombres: str = Field(min_length=1, max_length=100, description="Nombres.")
+    apellidos: str = Field(min_length=1, max_length=100, description="Apellidos.")
+    email: EmailStr | None = Field(default=None, description="Correo electrónico de contacto.")
+    telefono: str | None = Field(
+        default=None,
+        description=(
+            "Teléfono de contacto: de 7 a 15 dígitos, con «+» inicial opcional. Se admiten "
+            "espacios, guiones y paréntesis, que se eliminan."
+        ),
+        examples=["+51987654321"],
+    )
+    direccion: str | None = Field(default=None, max_length=200, description="Dirección (opcional).")
+    es_menor: bool = Field(default=False, description="Si el ciudadano es menor de edad.")
+    representante: Representante | None = Field(
+        default=None,
+        validate_default=True,
+        description=(
+            "Representante del menor: obligatorio si `es_menor`; no se indica en otro caso."
+        ),
+    )
+
+    @field_validator("telefono")
+    @classmethod
+    def _telefono(cls, telefono: str | None) -> str | None:
+        if telefono is None:
+            return None
+        limpio = _SEPARADORES_TELEFONO.sub("", telefono)
+        if not _TELEFONO.fullmatch(limpio):
+            raise ValueError("El teléfono debe tener entre 7 y 15 dígitos (con «+» opcional)")
+        return limpio
+
+    @field_validator("representante")
+    @classmethod
+    def _representante(
+        cls, representante: Representante | None, info: ValidationInfo
+    ) -> Representante | None:
+        es_menor = info.data.get("es_menor")
+        if es_menor is True and representante is None:
+            raise ValueError("Si el ciudadano es menor de edad debe indicar a su representante")
+        if es_menor is False and representante is not None:
+            raise ValueError("Solo se indica representante si el ciudadano es menor de edad")
+        return representante
+
+    @model_validator(mode="after")
+    def _algun_contacto(self) -> Ciudadano:
+        if self.email is None and self.telefono is None:
+            raise ValueError("Debe indicar al menos un correo electrónico o un teléfono")
+        return self
+
+
+class Adjunto(_Modelo):
+    """Metadatos de un archivo adjunto (el contenido se sube aparte)."""
+
+    nombre: str = Field(min_length=1, max_length=200, description="Nombre del archivo.")
+    tipo_mime: TipoMimeAdjunto = Field(description="Tipo del archivo: PDF, JPEG o PNG.")
+    tamano_bytes: int = Field(
+        ge=1, le=MAX_BYTES_ADJUNTOS, description="Tamaño del archivo en bytes (máximo 20 MB)."
+    )
+
+
+class HojaReclamacion(_Modelo):
+    """Hoja de reclamación que presenta el ciudadano (o el personal de la entidad en su nombre)."""
+
+    canal: Canal = Field(default=Canal.virtual, description="Canal por el que se registra.")
+    ciudadano: Ciudadano = Field(description="Datos de quien reclama.")
+    entidad_id: str = Field(
+        pattern=r"^[a-z0-9-]{2,40}$",
+        description="Identificador de la entidad reclamada (minúsculas, dígitos y guiones).",
+        examples=["sunat"],
+    )
+    sede: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Lugar de los hechos: sede de la entidad o dirección web.",
+    )
+    ocurrido_en: datetime = Field(
+        description=(
+            "Fecha y hora de los hechos, ISO-8601 con zona horaria (p. ej. "
+            "2025-03-14T10:30:00-05:00). No puede ser futura. Se guarda en UTC."
+        )
+    )
+    motivo: Motivo = Field(description="Motivo del reclamo.")
+    descripcion: str = Field(
+        min_length=10, max_length=5000, description="Descripción de lo ocurrido."
+    )
+    pedido: str = Field(
+        min_length=5, max_length=2000, description="Lo que el ciudadano pide a la entidad."
+    )
+    medio_respuesta: MedioRespuesta = Field(
+        description=(
+            "Cómo desea recibir la respuesta. `email` exige el correo del ciudadano y "
+            "`telefono` su teléfono."
+        )
+    )
+    acepta_privacidad: bool = Field(
+        description="Aceptación del aviso de privacidad (Ley 29733). Debe ser `true`."
+    )
+    adjuntos: list[Adjunto] = Field(
+        default_factory=list,
+        max_length=MAX_ADJUNTOS,
+        description="Metadatos de los adjuntos: hasta 10 archivos y 20 MB en total.",
+    )
+
+    @field_validator("ocurrido_en")
+    @classmethod
+    def _ocurrido_en(cls, ocurrido_en: datetime) -> datetime:
+        if ocurrido_en.tzinfo is None or ocurrido_en.utcoffset() is None:
+            raise ValueError(
+                "La fecha y hora debe incluir la zona horaria (p. ej. 2025-03-14T10:30:00-05:00)"
+            )
+        if ocurrido_en > datetime.now(UTC) + TOLERANCIA_RELOJ:
+            raise ValueError("La fecha y hora de los hechos no puede ser futura")
+        return ocurrido_en.astimezone(UTC)
+
+    @field_validator("medio_respuesta")
+    @classmethod
+    def _medio_respuesta(cls, medio: MedioRespuesta, info: ValidationInfo) -> MedioRespuesta:
+        ciudadano = info.data.get("ciudadano")
+        if ciudadano is None:  # el ciudadano ya falló y tiene sus propios errores
+            return medio
+        if medio is MedioRespuesta.email and ciudadano.email is None:
+            raise ValueError("Para responder por correo debe indicar su correo electrónico")
+        if medio is MedioRespuesta.telefono and ciudadano.telefono is None:
+            raise ValueError("Para responder por teléfono debe indicar su número de teléfono")
+        return medio
+
+    @field_validator("acepta_privacidad")
+    @classmethod
+    def _acepta_privacidad(cls, acepta: bool) -> bool:
+        if not acepta:
+            raise ValueError("Debe aceptar el aviso de privacidad")
+        return acepta
+
+    @field_validator("adjuntos")
+    @classmethod
+    def _tamano_total(cls, adjuntos: list[Adjunto]) -> list[Adjunto]:
+        if sum(a.tamano_bytes for a in adjuntos) > MAX_BYTES_ADJUNTOS:
+            raise ValueError("Los adjuntos no pueden sumar más de 20 MB")
+        return adjuntos
+
+
+class ReclamoRegistrado(_Modelo):
+    """Respuesta al registrar un reclamo: el código que el ciudadano debe conservar."""
+
+    codigo: str = Field(description="Código del reclamo.", examples=["R-7KQ2-M9XD-4HTP"])
+    registrado_en: datetime = Field(description="Fecha y hora de registro (UTC).")
+    mensaje: str = Field(description="Mensaje para el ciudadano.")
+
+
+class ConsultaSeguimiento(_Modelo):
+    """Consulta del seguimiento de un reclamo: se exige el código y el número de documento."""
+
+    codigo: str = Field(
+        description="Código del reclamo; se admiten minúsculas y guiones ausentes.",
+        examples=["R-7KQ2-M9XD-4HTP"],
+    )
+    numero_documento: str = Field(
+        description="Número del documento con el que se registró el reclamo.",
+        examples=["45678912"],
+    )
+
+    @field_validator("codigo")
+    @classmethod
+    def _codigo(cls, codigo: str) -> str:
+        normalizado = normalizar_codigo(codigo)
+        if not codigo_valido(normalizado):
+            raise ValueError("El código de reclamo no es válido (formato R-XXXX-XXXX-XXXX)")
+        return normalizado
+
+    @field_validator("numero_documento")
+    @classmethod
+    def _numero_documento(cls, numero: str) -> str:
+        numero = numero.upper()
+        if not (6 <= len(numero) <= 12) or not _ALFANUMERICO.fullmatch(numero):
+            raise ValueError("El número de documento debe tener entre 6 y 12 letras o dígitos")
+        return numero
+
+
+__all__ = ["errores_legibles", "traducir_errores"]  # re-exported for the tests and callers
