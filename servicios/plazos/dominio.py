@@ -11,11 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
-from zoneinfo import ZoneInfo
 
 import holidays
 
-LIMA = ZoneInfo("America/Lima")
+from comun.tiempo import LIMA
 
 # Fin del día hábil: el plazo vence al final del último día, no a la hora de cierre de la oficina.
 _FIN_DEL_DIA = time(23, 59, 59)

@@ -1,0 +1,16 @@
+"""registro worker: `python -m servicios.registro.worker`."""
+
+from comun.servicio import arrancar
+from comun.worker import correr_worker
+from servicios.registro import dependencias
+from servicios.registro.manejadores import SERVICIO, manejadores
+
+
+def main() -> None:
+    ctx = arrancar(SERVICIO)
+    dependencias.preparar(ctx.db)
+    correr_worker(SERVICIO, ctx.ajustes, ctx.db, manejadores(ctx.db))
+
+
+if __name__ == "__main__":
+    main()
