@@ -1,0 +1,41 @@
+"""encuestas' integration-event handlers: one survey per answered reclamo."""
+
+from __future__ import annotations
+
+from pymongo.client_session import ClientSession
+from pymongo.database import Database
+
+from comun.consumo import Manejador
+from comun.eventos import EncuestaCreada, Evento, ReclamoRespondido, nuevo_evento
+from servicios.encuestas.dominio import huella, nuevo_token
+
+SERVICIO = "encuestas"
+
+
+def manejadores(db: Database) -> dict[str, Manejador]:
+    def al_responderse(evento: Evento, datos: ReclamoRespondido, s: ClientSession) -> list[Evento]:
+        if db.encuestas.find_one({"_id": evento.codigo}, {"_id": 1}, session=s):
+            return []  # one survey per reclamo, whatever the bus repeats
+        token = nuevo_token()
+        db.encuestas.insert_one(
+            {
+                "_id": evento.codigo,
+                "entidad_id": datos.entidad_id,
+                "token": huella(token),
+                "estado": "pendiente",
+                "creada_en": evento.ocurrido_en,
+            },
+            session=s,
+        )
+        creada = EncuestaCreada(entidad_id=datos.entidad_id, token=token)
+        return [
+            nuevo_evento(
+                "encuesta.creada",
+                creada,
+                fuente=SERVICIO,
+                codigo=evento.codigo,
+                correlacion=evento.correlacion,
+            )
+        ]
+
+    return {"reclamo.respondido": al_responderse}

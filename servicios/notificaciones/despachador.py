@@ -1,0 +1,108 @@
+"""Sends pending deliveries over SMTP, with retries and back-off, and records the proof.
+
+Several workers may run: each claims a delivery by pushing its next attempt forward before
+sending, so two workers do not mail the same message at the same time.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import threading
+from datetime import UTC, datetime, timedelta
+
+from pymongo.database import Database
+
+from comun.almacen import en_transaccion
+from comun.eventos import NotificacionEntregada, nuevo_evento
+from comun.outbox import encolar
+from servicios.notificaciones.dependencias import Correo
+
+log = logging.getLogger(__name__)
+RECLAMO = timedelta(minutes=2)  # how long a claim lasts if the worker dies while sending
+
+
+class Despachador:
+    def __init__(self, db: Database, correo: Correo, max_intentos: int, pausa: float = 0.5):
+        self.db = db
+        self.correo = correo
+        self.max_intentos = max_intentos
+        self.pausa = pausa
+
+    def correr(self, parar: threading.Event) -> None:
+        while not parar.is_set():
+            if self.una_vuelta() == 0:
+                parar.wait(self.pausa)
+
+    def una_vuelta(self) -> int:
+        ahora = datetime.now(UTC)
+        pendientes = (
+            self.db.entregas.find({"estado": "pendiente", "proximo_intento": {"$lte": ahora}})
+            .sort("proximo_intento", 1)
+            .limit(20)
+        )
+        hechas = 0
+        for entrega in list(pendientes):
+            tomada = self.db.entregas.update_one(
+                {
+                    "_id": entrega["_id"],
+                    "estado": "pendiente",
+                    "proximo_intento": entrega["proximo_intento"],
+                },
+                {"$set": {"proximo_intento": ahora + RECLAMO}},
+            )
+            if tomada.modified_count != 1:
+                continue  # another worker took it
+            try:
+                prueba = self.correo.enviar(entrega["para"], entrega["asunto"], entrega["cuerpo"])
+            except (smtplib.SMTPException, OSError) as exc:
+                self._fallo(entrega, exc)
+            else:
+                self._terminar(entrega, "enviada", {"message_id": prueba})
+            hechas += 1
+        return hechas
+
+    def _fallo(self, entrega: dict, exc: Exception) -> None:
+        intentos = entrega["intentos"] + 1
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        log.warning("entrega fallida", extra={"entrega": entrega["_id"], "intento": intentos})
+        if intentos >= self.max_intentos:
+            self._terminar(entrega, "fallida", {"ultimo_error": error})
+            return
+        espera = timedelta(seconds=min(5 * 2**intentos, 600))
+        self.db.entregas.update_one(
+            {"_id": entrega["_id"]},
+            {
+                "$set": {
+                    "intentos": intentos,
+                    "ultimo_error": error,
+                    "proximo_intento": datetime.now(UTC) + espera,
+                }
+            },
+        )
+
+    def _terminar(self, entrega: dict, estado: str, campos: dict) -> None:
+        evento = nuevo_evento(
+            "notificacion.enviada" if estado == "enviada" else "notificacion.fallida",
+            NotificacionEntregada(
+                plantilla=entrega["plantilla"], canal="email", destinatario=entrega["destinatario"]
+            ),
+            fuente="notificaciones",
+            codigo=entrega["codigo"],
+        )
+
+        def guardar(s):
+            self.db.entregas.update_one(
+                {"_id": entrega["_id"]},
+                {
+                    "$set": {"estado": estado, "terminada_en": evento.ocurrido_en, **campos},
+                    "$inc": {"intentos": 1},
+                },
+                session=s,
+            )
+            encolar(self.db, [evento], s)
+
+        en_transaccion(self.db, guardar)
+        log.info(
+            "entrega %s", estado, extra={"entrega": entrega["_id"], "codigo": entrega["codigo"]}
+        )

@@ -1,0 +1,39 @@
+"""notificaciones' HTTP entrypoints: proof of delivery for a reclamo (supervisor, operator)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from comun.servicio import arrancar
+from comun.web import crear_app_base, exigir_rol
+from servicios.notificaciones import dependencias
+from servicios.notificaciones.ajustes import AjustesNotificaciones
+from servicios.notificaciones.manejadores import SERVICIO
+
+
+def crear_app() -> Flask:
+    ctx = arrancar(SERVICIO, AjustesNotificaciones)
+    db = ctx.db
+    dependencias.preparar(db)
+    app = crear_app_base(SERVICIO, ctx.ajustes, ctx.chequeos())
+
+    @app.get("/entregas/<codigo>")
+    def entregas(codigo: str):
+        exigir_rol("supervisor", "operador")
+        campos = {
+            "plantilla": 1,
+            "destinatario": 1,
+            "estado": 1,
+            "intentos": 1,
+            "terminada_en": 1,
+            "message_id": 1,
+        }
+        return [
+            {
+                **{k: v for k, v in d.items() if k != "_id"},
+                "terminada_en": d["terminada_en"].isoformat() if d.get("terminada_en") else None,
+            }
+            for d in db.entregas.find({"codigo": codigo}, campos)
+        ]
+
+    return app
