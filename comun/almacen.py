@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -24,6 +25,15 @@ def en_transaccion(db: Database, trabajo: Callable[[ClientSession], T]) -> T:
     """Runs `trabajo` in one multi-document transaction; transient conflicts are retried."""
     with db.client.start_session() as sesion:
         return sesion.with_transaction(trabajo)
+
+
+def esperar(db: Database, segundos: float = 60) -> None:
+    """Waits for the store at start-up (it may start with us); fails loudly after `segundos`."""
+    limite = time.monotonic() + segundos
+    while not responde(db):
+        if time.monotonic() > limite:
+            raise RuntimeError(f"MongoDB no responde ({db.name}) tras {segundos:.0f} s")
+        time.sleep(0.5)
 
 
 def responde(db: Database) -> bool:

@@ -22,3 +22,4 @@ def configurar_logs(servicio: str, nivel: str = "INFO") -> None:
     raiz.setLevel(nivel.upper())
     # pika logs every connection detail at INFO; keep its warnings only.
     logging.getLogger("pika").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -23,6 +23,11 @@ _OUTBOX_PENDIENTES = Gauge(
 _OUTBOX_PUBLICADOS = Counter(
     "outbox_publicados", "Eventos publicados con confirmación del broker", ["servicio"]
 )
+_OUTBOX_SIN_RUTA = Counter(
+    "outbox_sin_ruta",
+    "Eventos que ninguna cola recibe (apartados en el outbox)",
+    ["servicio", "tipo"],
+)
 
 
 class Metricas:
@@ -42,3 +47,6 @@ class Metricas:
 
     def outbox_publicados(self, publicados: int) -> None:
         _OUTBOX_PUBLICADOS.labels(self.servicio).inc(publicados)
+
+    def outbox_sin_ruta(self, tipo: str) -> None:
+        _OUTBOX_SIN_RUTA.labels(self.servicio, tipo).inc()

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from pika.exceptions import UnroutableError
 from pymongo import ASCENDING
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
@@ -75,7 +76,11 @@ class Relay:
         enviados: list[str] = []
         try:
             for doc in docs:
-                self.publicador.publicar(Evento.model_validate(doc["evento"]))
+                try:
+                    self.publicador.publicar(Evento.model_validate(doc["evento"]))
+                except UnroutableError:
+                    self._sin_ruta(doc)
+                    continue
                 enviados.append(doc["_id"])
         finally:
             # Mark what the broker confirmed, even if a later publish failed.
@@ -86,6 +91,20 @@ class Relay:
                 )
             self.metricas.outbox_publicados(len(enviados))
         return len(enviados)
+
+    def _sin_ruta(self, doc: dict) -> None:
+        """No queue is bound to this tipo: a configuration error, not a reason to hold back every
+        later event. It is set aside in the outbox (`sin_ruta`), counted and logged, never
+        dropped; an operator re-publishes it by setting `pendiente` again."""
+        tipo = doc["evento"]["tipo"]
+        self.db[COLECCION].update_one(
+            {"_id": doc["_id"]},
+            {"$set": {"pendiente": False, "sin_ruta": True, "apartado_en": datetime.now(UTC)}},
+        )
+        self.metricas.outbox_sin_ruta(tipo)
+        log.error(
+            "relay: evento sin cola que lo reciba", extra={"tipo": tipo, "evento": doc["_id"]}
+        )
 
     def _medir_pendientes(self) -> None:
         # A count is a query: once every few seconds is enough for a dashboard.

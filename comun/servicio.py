@@ -32,5 +32,6 @@ def arrancar(servicio: str, clase: type[A] = Ajustes) -> Contexto[A]:  # type: i
     ajustes = clase()
     configurar_logs(servicio, ajustes.log_level)
     db = almacen.conectar(ajustes.mongo_url, ajustes.base_de_datos(servicio))
+    almacen.esperar(db)
     outbox.preparar(db)
     return Contexto(servicio, ajustes, db)

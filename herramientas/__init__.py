@@ -1,0 +1,1 @@
+"""Operator and developer tools: the local launcher, the mail catcher, catalogue loading."""

@@ -42,11 +42,14 @@ def _conectar_amqp(url: str) -> pika.BlockingConnection:
 @pytest.fixture(scope="session")
 def amqp_url() -> str:
     url = os.environ.get("AMQP_URL", AMQP_URL_POR_DEFECTO)
+    error = None
     try:
         _conectar_amqp(url).close()
     except (AMQPError, OSError) as exc:
+        error = repr(exc)
+    if error is not None:  # failed outside the `except`: no chained pika traceback
         pytest.fail(
-            f"RabbitMQ no responde en {url} ({type(exc).__name__}: {exc}). Inícielo antes de las "
+            f"RabbitMQ no responde en {url} ({error}). Inícielo antes de las "
             "pruebas, p. ej. `docker run -d --name rabbitmq -p 5672:5672 rabbitmq:3.13` o "
             "`rabbitmq-server -detached` (o `docker compose up -d rabbitmq`), o defina AMQP_URL "
             "con la dirección de un broker disponible.",

@@ -10,6 +10,7 @@ from comun.consumo import Manejador
 from comun.eventos import (
     EntidadActualizada,
     Evento,
+    NotificacionEntregada,
     PlazoCalculado,
     PlazoDetenido,
     ReclamoCerrado,
@@ -21,6 +22,11 @@ from comun.tiempo import dia_en_lima
 from servicios.registro.dependencias import anotar
 
 SERVICIO = "registro"
+AVISOS = {
+    "acuse": "la constancia de registro",
+    "respuesta": "la respuesta de la entidad",
+    "encuesta": "la encuesta de satisfacción",
+}
 
 
 def manejadores(db: Database) -> dict[str, Manejador]:
@@ -83,8 +89,20 @@ def manejadores(db: Database) -> dict[str, Manejador]:
         texto = f"Respondido en {datos.dias_habiles_usados} días hábiles, {cumplio}."
         anotar(db, s, evento.id, evento.codigo, evento.ocurrido_en, texto)
 
+    def notificado(evento: Evento, datos: NotificacionEntregada, s: ClientSession) -> None:
+        if datos.destinatario != "ciudadano":
+            return
+        que = AVISOS.get(datos.plantilla, "un aviso")
+        if evento.tipo == "notificacion.enviada":
+            texto = f"Le enviamos {que} por correo electrónico."
+        else:
+            texto = f"No pudimos entregarle {que} por correo electrónico."
+        anotar(db, s, evento.id, evento.codigo, evento.ocurrido_en, texto)
+
     return {
         "catalogo.entidad_actualizada": entidad,
+        "notificacion.enviada": notificado,
+        "notificacion.fallida": notificado,
         "reclamo.derivado": derivado,
         "reclamo.en_atencion": en_atencion,
         "reclamo.respondido": respondido,

@@ -348,4 +348,30 @@ class ConsultaSeguimiento(_Modelo):
         return numero
 
 
+class EntradaHistorial(BaseModel):
+    fecha: datetime
+    estado: str | None = Field(description="Estado al que pasó el reclamo, si cambió")
+    texto: str
+
+
+class EntidadResumida(BaseModel):
+    id: str
+    nombre: str | None
+
+
+class Seguimiento(BaseModel):
+    """Lo que el ciudadano ve de su reclamo: estado, plazo e historial."""
+
+    codigo: str
+    entidad: EntidadResumida
+    motivo: str
+    estado: str = Field(description="registrado, derivado, en_atencion, respondido, cerrado")
+    registrado_en: datetime
+    fecha_recepcion: str | None = Field(description="Día desde el que corre el plazo (AAAA-MM-DD)")
+    vence_en: datetime | None = Field(description="Fin del plazo legal (UTC)")
+    dias_habiles_usados: int | None = None
+    dentro_del_plazo: bool | None = None
+    historial: list[EntradaHistorial]
+
+
 __all__ = ["errores_legibles", "traducir_errores"]  # re-exported for the tests and callers

@@ -1,0 +1,94 @@
+"""The gateway's dependencies: who is calling (API key → role), and the internal services."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import httpx
+from fastapi import Depends, Header, HTTPException, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader
+
+from gateway.credenciales import Credencial
+
+_clave_api = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="Clave de la entidad, supervisor u operador"
+)
+CIUDADANO = Credencial(rol="ciudadano")
+
+
+def quien_llama(
+    request: Request, clave: Annotated[str | None, Depends(_clave_api)] = None
+) -> Credencial:
+    """Anonymous callers are citizens; a key that does not verify is refused, not downgraded."""
+    if not clave:
+        return CIUDADANO
+    credencial = request.app.state.verificador.verificar(clave)
+    if credencial is None:
+        raise HTTPException(401, "Clave de acceso inválida o revocada.")
+    return credencial
+
+
+def requiere(*roles: str):
+    def dependencia(quien: Annotated[Credencial, Depends(quien_llama)]) -> Credencial:
+        if quien.rol == "ciudadano":
+            raise HTTPException(
+                401,
+                "Se requiere una clave de acceso (cabecera X-API-Key).",
+                headers={"WWW-Authenticate": "ApiKey"},
+            )
+        if quien.rol not in roles:
+            raise HTTPException(403, "Su credencial no permite esta operación.")
+        return quien
+
+    return dependencia
+
+
+class Servicios:
+    """Calls to internal services with the gateway's identity headers and a timeout."""
+
+    def __init__(self, urls: dict[str, str], token: str, timeout: float) -> None:
+        self.urls = urls
+        self.token = token
+        self.cliente = httpx.AsyncClient(timeout=timeout)
+
+    async def llamar(
+        self,
+        request: Request,
+        servicio: str,
+        metodo: str,
+        ruta: str,
+        quien: Credencial,
+        json: Any = None,
+        params: dict | None = None,
+    ) -> JSONResponse:
+        cabeceras = {
+            "X-Token-Interno": self.token,
+            "X-Request-Id": request.state.request_id,
+            "X-Rol": quien.rol,
+            "X-Entidad": quien.entidad or "",
+            "X-Unidad": quien.unidad or "",
+        }
+        try:
+            r = await self.cliente.request(
+                metodo, self.urls[servicio] + ruta, json=json, params=params, headers=cabeceras
+            )
+        except httpx.HTTPError:
+            raise HTTPException(
+                503, "El servicio no está disponible en este momento; intente en unos minutos."
+            ) from None
+        if r.status_code >= 500:
+            raise HTTPException(502, "El servicio interno falló; intente nuevamente.")
+        return JSONResponse(r.json(), status_code=r.status_code)
+
+    async def cerrar(self) -> None:
+        await self.cliente.aclose()
+
+
+def servicios(request: Request) -> Servicios:
+    return request.app.state.servicios
+
+
+Quien = Annotated[Credencial, Depends(quien_llama)]
+Internos = Annotated[Servicios, Depends(servicios)]
+RequestId = Annotated[str | None, Header(alias="X-Request-Id", include_in_schema=False)]

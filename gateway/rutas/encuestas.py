@@ -1,0 +1,53 @@
+"""Survey routes: the citizen reads and answers with the single-use token from the email."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+
+from gateway.credenciales import Credencial
+from gateway.dependencias import Internos, Quien, requiere
+from gateway.modelos import Error
+from servicios.encuestas.schemas import Encuesta, RespuestaEncuesta
+
+router = APIRouter(tags=["Encuestas"])
+Token = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{20,64}$")]
+
+
+@router.get("/encuestas/{token}", response_model=Encuesta, responses={404: {"model": Error}})
+async def ver(token: Token, request: Request, quien: Quien, internos: Internos):
+    return await internos.llamar(request, "encuestas", "GET", f"/encuestas/{token}", quien)
+
+
+@router.post(
+    "/encuestas/{token}",
+    responses={404: {"model": Error}, 409: {"model": Error}},
+    summary="Responder la encuesta (un solo uso)",
+)
+async def responder(
+    token: Token,
+    respuesta: RespuestaEncuesta,
+    request: Request,
+    quien: Quien,
+    internos: Internos,
+):
+    return await internos.llamar(
+        request,
+        "encuestas",
+        "POST",
+        f"/encuestas/{token}",
+        quien,
+        respuesta.model_dump(mode="json"),
+    )
+
+
+@router.get("/indices/satisfaccion", summary="Índices de satisfacción por entidad")
+async def indices(
+    request: Request,
+    quien: Annotated[Credencial, Depends(requiere("entidad", "supervisor"))],
+    internos: Internos,
+    entidad: Annotated[str | None, Query()] = None,
+):
+    params = {"entidad": entidad} if entidad else None
+    return await internos.llamar(request, "encuestas", "GET", "/indices", quien, params=params)
