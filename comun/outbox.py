@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from bson import ObjectId
 from pika.exceptions import UnroutableError
 from pymongo import ASCENDING
 from pymongo.client_session import ClientSession
@@ -27,8 +28,8 @@ COLECCION = "outbox"
 
 def preparar(db: Database) -> None:
     db[COLECCION].create_index(
-        [("creado_en", ASCENDING)],
-        name="pendientes",
+        [("orden", ASCENDING)],
+        name="pendientes_por_orden",
         partialFilterExpression={"pendiente": True},
     )
     # Sent events are kept a week for audit, then dropped (they may carry contact data).
@@ -40,6 +41,9 @@ def encolar(db: Database, eventos: Iterable[Evento], sesion: ClientSession) -> N
         {
             "_id": e.id,
             "evento": e.model_dump(mode="json"),
+            # Write order (ObjectIds grow within a process); ocurrido_en has only milliseconds
+            # in the store and may be set by the caller.
+            "orden": ObjectId(),
             "creado_en": e.ocurrido_en,
             "pendiente": True,
         }
@@ -70,7 +74,7 @@ class Relay:
         docs = list(
             self.db[COLECCION]
             .find({"pendiente": True}, {"evento": 1})
-            .sort([("creado_en", ASCENDING), ("_id", ASCENDING)])
+            .sort("orden", ASCENDING)
             .limit(self.lote)
         )
         enviados: list[str] = []
