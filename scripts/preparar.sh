@@ -1,0 +1,57 @@
+# Sourced by scripts/run and scripts/test: leaves a ready virtual environment in .venv and a
+# reachable RabbitMQ, or says plainly what is missing. Safe to run again: it only does what's due.
+set -euo pipefail
+RAIZ="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$RAIZ"
+
+falta() { printf '\n*** %s\n\n' "$*" >&2; exit 1; }
+
+# 1. Python 3.11 or newer, with venv.
+PY=""
+for candidato in python3.13 python3.12 python3.11 python3; do
+  if command -v "$candidato" >/dev/null 2>&1 &&
+     "$candidato" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    PY="$candidato"; break
+  fi
+done
+[ -n "$PY" ] || falta "Se necesita Python 3.11 o superior (Debian: sudo apt-get install python3 python3-venv)."
+
+# 2. The virtual environment, (re)installed when pyproject.toml changes: versions are pinned there.
+huella="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.instalado 2>/dev/null)" != "$huella" ]; then
+  echo "Preparando el entorno virtual (.venv)..."
+  "$PY" -m venv .venv || falta "No se pudo crear el entorno virtual (Debian: sudo apt-get install python3-venv)."
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e ".[dev]"
+  echo "$huella" > .venv/.instalado
+fi
+
+# 3. RabbitMQ (AMQP_URL, default 127.0.0.1:5672). Started if installed but stopped.
+AMQP_URL="${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2F}"
+export AMQP_URL
+broker_responde() {
+  .venv/bin/python - <<'PY'
+import os, sys
+from comun.bus import broker_responde
+sys.exit(0 if broker_responde(os.environ["AMQP_URL"]) else 1)
+PY
+}
+if ! broker_responde; then
+  if command -v rabbitmq-server >/dev/null 2>&1 || [ -x /usr/sbin/rabbitmq-server ]; then
+    echo "RabbitMQ está instalado pero no responde: iniciándolo..."
+    if [ "$(id -u)" = 0 ]; then
+      PATH="$PATH:/usr/sbin" rabbitmq-server -detached >/dev/null 2>&1 || true
+    elif command -v systemctl >/dev/null 2>&1; then
+      sudo systemctl start rabbitmq-server || true
+    fi
+    for _ in $(seq 1 60); do broker_responde && break; sleep 1; done
+  elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ "${INSTALAR_RABBITMQ:-1}" = 1 ]; then
+    echo "RabbitMQ no está instalado: instalándolo con apt-get (INSTALAR_RABBITMQ=0 para evitarlo)..."
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server
+    rabbitmq-server -detached >/dev/null 2>&1 || true
+    for _ in $(seq 1 90); do broker_responde && break; sleep 1; done
+  fi
+  broker_responde || falta "RabbitMQ no responde en ${AMQP_URL##*@}.
+    Instálelo e inícielo:  sudo apt-get install rabbitmq-server && sudo systemctl start rabbitmq-server
+    o indique otro broker:  AMQP_URL=amqp://usuario:clave@host:5672/%2F"
+fi
