@@ -20,6 +20,6 @@ def configurar_logs(servicio: str, nivel: str = "INFO") -> None:
     raiz = logging.getLogger()
     raiz.handlers[:] = [manejador]
     raiz.setLevel(nivel.upper())
-    # pika logs every connection detail at INFO; keep its warnings only.
-    logging.getLogger("pika").setLevel(logging.WARNING)
+    # pika logs returned messages with a prefix of their body (personal data): errors only.
+    logging.getLogger("pika").setLevel(logging.ERROR)
     logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -28,7 +28,7 @@ from gateway.dependencias import Servicios
 from gateway.rutas import bandeja, encuestas, operacion, reclamos
 
 SERVICIO = "gateway"
-ABIERTAS = {"/alive", "/health", "/metrics"}
+API = "/api/v1"
 
 
 def crear_app(ajustes: AjustesGateway | None = None) -> FastAPI:
@@ -59,9 +59,9 @@ def crear_app(ajustes: AjustesGateway | None = None) -> FastAPI:
         description="Libro de Reclamaciones Digital del Estado peruano: registro, derivación, "
         "plazos, respuesta y encuesta de cada reclamo.",
         version="1.0.0",
-        docs_url="/api/v1/docs",
+        docs_url=f"{API}/docs",
         redoc_url=None,
-        openapi_url="/api/v1/openapi.json",
+        openapi_url=f"{API}/openapi.json",
         lifespan=vida,
     )
 
@@ -74,7 +74,11 @@ def crear_app(ajustes: AjustesGateway | None = None) -> FastAPI:
             respuesta: Response = _error(413, "cuerpo_muy_grande", "El cuerpo es demasiado grande.")
         else:
             respuesta = await siguiente(request)
+        # The route template, never the path: códigos and tokens stay out of metric labels.
+        # Routers are mounted under /api/v1, and their routes know only their own part.
         ruta = getattr(request.scope.get("route"), "path", "desconocida")
+        if request.url.path.startswith(API):
+            ruta = API + ruta
         metricas.solicitud(
             request.method, ruta, respuesta.status_code, time.perf_counter() - inicio
         )
@@ -106,7 +110,7 @@ def crear_app(ajustes: AjustesGateway | None = None) -> FastAPI:
             exc.status_code, codigos.get(exc.status_code, "error"), mensaje, headers=exc.headers
         )
 
-    v1 = APIRouter(prefix="/api/v1")
+    v1 = APIRouter(prefix=API)
     for modulo in (reclamos, bandeja, encuestas, operacion):
         v1.include_router(modulo.router)
     app.include_router(v1)

@@ -63,8 +63,8 @@ def correos(carpeta: Path) -> list[EmailMessage]:
     ]
 
 
-def correo_para(carpeta: Path, para: str, asunto_contiene: str) -> EmailMessage | None:
+def correo_para(carpeta: Path, para: str, *en_el_asunto: str) -> EmailMessage | None:
     for mensaje in correos(carpeta):
-        if mensaje["To"] == para and asunto_contiene in mensaje["Subject"]:
+        if mensaje["To"] == para and all(t in mensaje["Subject"] for t in en_el_asunto):
             return mensaje
     return None

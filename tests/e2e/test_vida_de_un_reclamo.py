@@ -54,13 +54,16 @@ def test_la_vida_completa_de_un_reclamo(plataforma, api):
     otra = {"X-API-Key": plataforma.claves["munilima"]}
     buzon = plataforma.correo
 
-    # Bad input: a clear 422 naming the field, and nothing is filed.
-    malo = hoja(ciudadano=hoja()["ciudadano"] | {"documento": {"tipo": "dni", "numero": "123"}})
+    # Bad input: a clear 422 naming the field, and nothing is filed (checked below).
+    rechazado = "Este reclamo tiene un DNI inválido y no debe registrarse nunca."
+    malo = hoja(
+        ciudadano=hoja()["ciudadano"] | {"documento": {"tipo": "dni", "numero": "123"}},
+        descripcion=rechazado,
+    )
     r = api.post("/reclamos", json=malo)
     assert r.status_code == 422
     assert r.json()["error"] == "datos_invalidos"
     assert {d["campo"] for d in r.json()["detalle"]} == {"ciudadano.documento.numero"}
-    assert api.get("/bandeja", headers=minsa).json() == []
 
     # 1. The citizen files the reclamo and keeps its código.
     r = api.post("/reclamos", json=hoja())
@@ -89,12 +92,15 @@ def test_la_vida_completa_de_un_reclamo(plataforma, api):
         lambda: [e for e in api.get("/bandeja", headers=minsa).json() if e["codigo"] == codigo],
         "el reclamo en la bandeja",
     )[0]
+    # The rejected one never reached the entity, though the later good one did.
+    bandeja = api.get("/bandeja", headers=minsa, params={"limite": 200}).json()
+    assert rechazado not in {e["descripcion"] for e in bandeja}
     assert entrada["unidad_id"] == "infraestructura"
     assert entrada["estado"] == "derivado"
     assert datetime.fromisoformat(entrada["vence_en"]) == vence_en
 
     # 4. The acknowledgement by email, with código, entity and deadline; the unit is alerted.
-    acuse = esperar(lambda: correo_para(buzon, EMAIL, "registrado"), "correo de acuse")
+    acuse = esperar(lambda: correo_para(buzon, EMAIL, codigo, "registrado"), "correo de acuse")
     texto = acuse.get_content()
     assert codigo in texto and "Ministerio de Salud" in texto
     assert dia_en_lima(vence_en) in texto
@@ -122,7 +128,9 @@ def test_la_vida_completa_de_un_reclamo(plataforma, api):
     assert r.status_code == 200 and r.json()["estado"] == "respondido"
 
     # The answer reaches the citizen by email; plazos stops the clock.
-    correo = esperar(lambda: correo_para(buzon, EMAIL, "Respuesta"), "correo con la respuesta")
+    correo = esperar(
+        lambda: correo_para(buzon, EMAIL, codigo, "Respuesta"), "correo con la respuesta"
+    )
     assert respuesta in correo.get_content()
     visto = esperar(
         lambda: (s := seguimiento(api, codigo).json())["dias_habiles_usados"] is not None and s,
@@ -134,7 +142,9 @@ def test_la_vida_completa_de_un_reclamo(plataforma, api):
     assert visto["dentro_del_plazo"] is True
 
     # 6. One survey, single use, by the link in the email; answering it closes the reclamo.
-    invitacion = esperar(lambda: correo_para(buzon, EMAIL, "Cuéntenos"), "correo de encuesta")
+    invitacion = esperar(
+        lambda: correo_para(buzon, EMAIL, codigo, "Cuéntenos"), "correo de encuesta"
+    )
     enlace = re.search(r"https?://\S+/api/v1/encuestas/(\S+)", invitacion.get_content())
     assert enlace, invitacion.get_content()
     token = enlace.group(1)
