@@ -38,6 +38,12 @@ class Evento(BaseModel):
         """The `datos` validated against the schema of this event's tipo."""
         return ESQUEMAS[self.tipo].model_validate(self.datos)
 
+    def consecuencia(self, tipo: str, datos: Datos, fuente: str) -> Evento:
+        """An event this one caused: same reclamo, same correlation, so a chain can be traced."""
+        return nuevo_evento(
+            tipo, datos, fuente=fuente, codigo=self.codigo, correlacion=self.correlacion
+        )
+
 
 class EventoInvalido(ValueError):
     """A message that is not a valid event: it is parked, never retried."""

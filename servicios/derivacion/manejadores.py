@@ -14,7 +14,6 @@ from comun.eventos import (
     ReclamoCerrado,
     ReclamoDerivado,
     ReclamoRegistrado,
-    nuevo_evento,
 )
 from servicios.derivacion.dominio import derivar, puede_pasar
 
@@ -66,7 +65,7 @@ def manejadores(db: Database) -> dict[str, Manejador]:
             unidad_nombre=unidad.nombre,
             por_regla=por_regla,
         )
-        return [_evento("reclamo.derivado", derivado, evento)]
+        return [evento.consecuencia("reclamo.derivado", derivado, SERVICIO)]
 
     def al_calcularse_plazo(evento: Evento, datos: PlazoCalculado, s: ClientSession) -> None:
         # May arrive before reclamo.registrado: the upsert keeps it for the inbox either way.
@@ -86,16 +85,10 @@ def manejadores(db: Database) -> dict[str, Manejador]:
             session=s,
         )
         cerrado = ReclamoCerrado(entidad_id=datos.entidad_id, motivo="encuesta_respondida")
-        return [_evento("reclamo.cerrado", cerrado, evento)]
+        return [evento.consecuencia("reclamo.cerrado", cerrado, SERVICIO)]
 
     return {
         "reclamo.registrado": al_registrarse,
         "plazo.calculado": al_calcularse_plazo,
         "encuesta.respondida": al_responder_encuesta,
     }
-
-
-def _evento(tipo: str, datos, causa: Evento) -> Evento:
-    return nuevo_evento(
-        tipo, datos, fuente=SERVICIO, codigo=causa.codigo, correlacion=causa.correlacion
-    )

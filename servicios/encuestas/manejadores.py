@@ -6,7 +6,7 @@ from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
 from comun.consumo import Manejador
-from comun.eventos import EncuestaCreada, Evento, ReclamoRespondido, nuevo_evento
+from comun.eventos import EncuestaCreada, Evento, ReclamoRespondido
 from servicios.encuestas.dominio import huella, nuevo_token
 
 SERVICIO = "encuestas"
@@ -28,14 +28,6 @@ def manejadores(db: Database) -> dict[str, Manejador]:
             session=s,
         )
         creada = EncuestaCreada(entidad_id=datos.entidad_id, token=token)
-        return [
-            nuevo_evento(
-                "encuesta.creada",
-                creada,
-                fuente=SERVICIO,
-                codigo=evento.codigo,
-                correlacion=evento.correlacion,
-            )
-        ]
+        return [evento.consecuencia("encuesta.creada", creada, SERVICIO)]
 
     return {"reclamo.respondido": al_responderse}

@@ -50,7 +50,7 @@ def manejadores(db: Database, politica: PoliticaPlazos) -> dict[str, Manejador]:
             vence_en=vence_en,
             dias_habiles=politica.dias_habiles,
         )
-        eventos = [_evento("plazo.calculado", calculado, evento)]
+        eventos = [evento.consecuencia("plazo.calculado", calculado, SERVICIO)]
         doc = db.plazos.find_one({"_id": evento.codigo}, session=s)
         if doc and doc.get("respondido_en"):  # the answer came first
             eventos += _detener(doc, s)
@@ -95,9 +95,3 @@ def manejadores(db: Database, politica: PoliticaPlazos) -> dict[str, Manejador]:
         return [nuevo_evento("plazo.detenido", detenido, fuente=SERVICIO, codigo=doc["_id"])]
 
     return {"reclamo.registrado": al_registrarse, "reclamo.respondido": al_responderse}
-
-
-def _evento(tipo: str, datos, causa: Evento) -> Evento:
-    return nuevo_evento(
-        tipo, datos, fuente=SERVICIO, codigo=causa.codigo, correlacion=causa.correlacion
-    )
