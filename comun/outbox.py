@@ -8,16 +8,20 @@ between the two only delays: the event is published again and consumers drop the
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bson import ObjectId
 from pika.exceptions import UnroutableError
 from pymongo import ASCENDING
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 
 from comun.eventos import Evento
 from comun.metricas import Metricas
@@ -61,13 +65,22 @@ class Relay:
     """Publishes pending outbox events in the order they were written."""
 
     def __init__(
-        self, db: Database, publicador, metricas: Metricas, lote: int = 200, pausa: float = 0.2
+        self,
+        db: Database,
+        publicador,
+        metricas: Metricas,
+        lote: int = 200,
+        pausa: float = 0.2,
+        turno: float = 10.0,
     ) -> None:
         self.db = db
         self.publicador = publicador
         self.metricas = metricas
         self.lote = lote
         self.pausa = pausa
+        self.turno = turno
+        self.yo = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._turno_hasta = 0.0
         self._medido_en = 0.0
 
     def una_vuelta(self) -> int:
@@ -116,9 +129,30 @@ class Relay:
             self._medido_en = time.monotonic()
             self.metricas.outbox_pendientes(pendientes(self.db))
 
+    def tengo_el_turno(self) -> bool:
+        """One relay per service publishes at a time, however many workers run: the others would
+        only publish the same events again. The turn is a lease in the service's own store; if
+        its holder dies, another worker takes over when it expires (a delay, not a loss)."""
+        if time.monotonic() < self._turno_hasta - self.turno / 3:
+            return True
+        ahora = datetime.now(UTC)
+        try:
+            self.db.relay.update_one(
+                {"_id": "turno", "$or": [{"dueno": self.yo}, {"hasta": {"$lt": ahora}}]},
+                {"$set": {"dueno": self.yo, "hasta": ahora + timedelta(seconds=self.turno)}},
+                upsert=True,
+            )
+        except DuplicateKeyError:  # another relay holds a valid turn
+            return False
+        self._turno_hasta = time.monotonic() + self.turno
+        return True
+
     def correr(self, parar: threading.Event) -> None:
         while not parar.is_set():
             try:
+                if not self.tengo_el_turno():
+                    parar.wait(self.turno / 3)
+                    continue
                 if self.una_vuelta() == 0:
                     self._medir_pendientes()
                     parar.wait(self.pausa)

@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
-from typing import TypeVar
 
 import httpx
 import pytest
@@ -18,7 +16,6 @@ import pytest
 from herramientas.local import Plataforma, Puertos
 from tests.conftest import NombreBus, _borrar_topologia
 
-T = TypeVar("T")
 
 
 @pytest.fixture(scope="session")
@@ -44,16 +41,6 @@ def plataforma(amqp_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 def api(plataforma: Plataforma) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=plataforma.url + "/api/v1", timeout=20) as cliente:
         yield cliente
-
-
-def esperar(condicion: Callable[[], T | None], que: str, segundos: float = 30) -> T:
-    """Polls until `condicion` returns something truthy; the events travel asynchronously."""
-    limite = time.monotonic() + segundos
-    while time.monotonic() < limite:
-        if resultado := condicion():
-            return resultado
-        time.sleep(0.2)
-    raise AssertionError(f"no ocurrió a tiempo: {que}")
 
 
 def correos(carpeta: Path) -> list[EmailMessage]:

@@ -7,8 +7,8 @@ import httpx
 import pytest
 
 from herramientas.local import SERVICIOS
-from tests.e2e.conftest import esperar
 from tests.e2e.test_vida_de_un_reclamo import hoja
+from tests.esperas import esperar
 
 pytestmark = pytest.mark.e2e
 

@@ -17,7 +17,8 @@ from servicios.plazos.dominio import (
     fecha_recepcion,
     vencimiento,
 )
-from tests.e2e.conftest import correo_para, esperar
+from tests.e2e.conftest import correo_para
+from tests.esperas import esperar
 
 pytestmark = pytest.mark.e2e
 

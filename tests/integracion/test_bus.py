@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -27,6 +26,7 @@ from comun.eventos import (
 )
 from comun.metricas import Metricas
 from comun.outbox import Relay
+from tests import esperas
 
 pytestmark = [pytest.mark.integracion, pytest.mark.timeout(60)]
 
@@ -38,15 +38,7 @@ PLAZO = 15.0  # seconds any awaited condition has before the test fails
 
 
 def esperar(condicion: Callable[[], T], que: str, plazo: float = PLAZO) -> T:
-    """Polls `condicion` until it returns something truthy; fails the test after `plazo`."""
-    limite = time.monotonic() + plazo
-    while True:
-        valor = condicion()
-        if valor:
-            return valor
-        if time.monotonic() > limite:
-            pytest.fail(f"no ocurrió en {plazo:.0f} s: {que}")
-        time.sleep(0.05)
+    return esperas.esperar(condicion, que, plazo)
 
 
 def cerrado(codigo: str = "PDR-2026-000001", **kwargs) -> Evento:
@@ -537,3 +529,17 @@ def test_eventos_fuera_de_orden_dejan_la_proyeccion_correcta(
     assert proyeccion["estado"] == "cerrado"
     assert proyeccion["ocurrido_en"] == segundo.ocurrido_en
     assert proyeccion["evento"] == segundo.id
+
+
+def test_un_solo_relay_publica_a_la_vez_y_otro_toma_el_turno_al_vencer(
+    publicador, metricas, db: Database
+):
+    uno = Relay(db, publicador, metricas, turno=1.0)
+    otro = Relay(db, publicador, metricas, turno=1.0)
+    assert uno.tengo_el_turno() is True
+    assert otro.tengo_el_turno() is False
+    assert uno.tengo_el_turno() is True  # renewing its own turn
+
+    # The holder dies (stops renewing): once its lease expires, another worker takes over.
+    esperar(otro.tengo_el_turno, "el turno pasa al otro relay", plazo=5)
+    assert uno.tengo_el_turno() is False
