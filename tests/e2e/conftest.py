@@ -17,7 +17,6 @@ from herramientas.local import Plataforma, Puertos
 from tests.conftest import NombreBus, _borrar_topologia
 
 
-
 @pytest.fixture(scope="session")
 def plataforma(amqp_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plataforma]:
     carpeta = tmp_path_factory.mktemp("plataforma")
