@@ -247,12 +247,19 @@ def main() -> int:
     archivo.write_text(json.dumps(claves, indent=2))
     archivo.chmod(0o600)
     _mostrar(plataforma, archivo)
-    signal.signal(signal.SIGTERM, lambda *_: plataforma.detener())
+    signal.signal(signal.SIGTERM, _terminar)
     try:
         return plataforma._honcho.wait() if plataforma._honcho else 0
     except KeyboardInterrupt:
-        plataforma.detener()
         return 0
+    finally:
+        plataforma.detener()
+
+
+def _terminar(*_senal) -> None:
+    # Stopping happens in main's `finally`, not here: a handler that waited on honcho would
+    # deadlock with the wait it interrupted.
+    raise SystemExit(0)
 
 
 def _mostrar(p: Plataforma, archivo: Path) -> None:
