@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from comun.bus import Topologia
 
 
 class Ajustes(BaseSettings):
@@ -18,13 +20,17 @@ class Ajustes(BaseSettings):
     # Prefix of every exchange and queue: lets test runs live beside a running platform.
     bus_nombre: str = "pdr"
     # Shared secret that proves a request came through the gateway. No default on purpose.
-    token_interno: SecretStr
+    token_interno: SecretStr = Field(min_length=16)
     log_level: str = "INFO"
     puerto: int = 8000
     puerto_metricas: int = 9100
     prefetch: int = 50
-    # Deliveries of one message before it is parked (the broker's x-delivery-limit backs it up).
-    limite_entregas: int = 5
+    # Attempts of a failing handler before its message is parked, and the wait between them.
+    limite_intentos: int = 5
+    retraso_reintento_ms: int = 5000
+
+    def topologia(self) -> Topologia:
+        return Topologia(self.bus_nombre, self.limite_intentos, self.retraso_reintento_ms)
 
     def base_de_datos(self, servicio: str) -> str:
         return self.mongo_db or servicio

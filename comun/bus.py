@@ -13,13 +13,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import AMQPError
+from pymongo.errors import ConnectionFailure
 
 from comun.eventos import Evento, EventoInvalido, leer_evento
 
@@ -28,7 +28,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Topologia:
+    """Names and retry policy of the bus. `nombre` prefixes everything (test runs use their own)."""
+
     nombre: str = "pdr"
+    # Attempts of a failing handler before its message is parked, and the wait between them.
+    limite_intentos: int = 5
+    retraso_reintento_ms: int = 5000
 
     @property
     def intercambio(self) -> str:
@@ -41,15 +46,39 @@ class Topologia:
     def cola(self, servicio: str) -> str:
         return f"{self.nombre}.{servicio}"
 
+    def cola_reintento(self, servicio: str) -> str:
+        return f"{self.nombre}.{servicio}.reintento"
+
     def cola_parking(self, servicio: str) -> str:
         return f"{self.nombre}.{servicio}.parking"
 
-    def argumentos_cola(self, servicio: str, limite_entregas: int) -> dict:
+    def colas(self, servicio: str) -> dict[str, dict]:
+        """Every queue of a service with its arguments."""
+        # Dead-lettering that survives a broker restart (RabbitMQ ≥ 3.10 needs reject-publish).
+        al_menos_una_vez = {
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
+        }
         return {
-            "x-queue-type": "quorum",
-            "x-delivery-limit": limite_entregas,
-            "x-dead-letter-exchange": self.intercambio_muertos,
-            "x-dead-letter-routing-key": servicio,
+            self.cola(servicio): {
+                "x-queue-type": "quorum",
+                # The broker's limit is a backstop for messages that crash the worker itself;
+                # handler failures are counted by the consumer (x-intentos), parked with a reason.
+                "x-delivery-limit": 4 * self.limite_intentos,
+                "x-dead-letter-exchange": self.intercambio_muertos,
+                "x-dead-letter-routing-key": servicio,
+                **al_menos_una_vez,
+            },
+            # A failed message waits here, then expires back into the service's own queue only
+            # (the default exchange routes by queue name), not to every consumer of its tipo.
+            self.cola_reintento(servicio): {
+                "x-queue-type": "quorum",
+                "x-message-ttl": self.retraso_reintento_ms,
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": self.cola(servicio),
+                **al_menos_una_vez,
+            },
+            self.cola_parking(servicio): {"x-queue-type": "quorum"},
         }
 
 
@@ -58,21 +87,16 @@ def declarar(
     topo: Topologia,
     servicio: str | None = None,
     claves: Iterable[str] = (),
-    limite_entregas: int = 5,
 ) -> None:
     canal.exchange_declare(topo.intercambio, exchange_type="topic", durable=True)
     canal.exchange_declare(topo.intercambio_muertos, exchange_type="direct", durable=True)
     if servicio is None:
         return
-    cola = topo.cola(servicio)
-    canal.queue_declare(
-        cola, durable=True, arguments=topo.argumentos_cola(servicio, limite_entregas)
-    )
+    for cola, argumentos in topo.colas(servicio).items():
+        canal.queue_declare(cola, durable=True, arguments=argumentos)
     for clave in claves:
-        canal.queue_bind(cola, topo.intercambio, routing_key=clave)
-    parking = topo.cola_parking(servicio)
-    canal.queue_declare(parking, durable=True, arguments={"x-queue-type": "quorum"})
-    canal.queue_bind(parking, topo.intercambio_muertos, routing_key=servicio)
+        canal.queue_bind(topo.cola(servicio), topo.intercambio, routing_key=clave)
+    canal.queue_bind(topo.cola_parking(servicio), topo.intercambio_muertos, routing_key=servicio)
 
 
 def _conectar(url: str) -> pika.BlockingConnection:
@@ -128,12 +152,20 @@ class Publicador:
 Procesar = Callable[[Evento, object], None]
 
 
+class EsperarDependencia(Exception):
+    """A handler could not reach what it needs (the store): not the message's fault."""
+
+
 class Consumidor:
     """Consumes the service's queue with manual acks.
 
-    `procesar` must commit the effect before returning: only then is the message acked. A message
-    that is not a valid event is parked at once; one whose handler keeps failing is requeued until
-    its delivery count reaches the limit, then parked with the reason. Never acked as if it worked.
+    `procesar` must commit the effect before returning: only then is the message acked.
+    - A message that is not a valid event is parked at once, with the reason.
+    - A handler that fails is retried after a delay (the retry queue), counting attempts in the
+      header `x-intentos`; after `limite_intentos` it is parked with the reason. Never acked as
+      if it had worked.
+    - If the store is unreachable, the consumer stops consuming (its unacked messages go back to
+      the queue) and resumes when `disponible()` says so: an outage parks nothing.
     """
 
     def __init__(
@@ -144,7 +176,7 @@ class Consumidor:
         claves: Iterable[str],
         procesar: Procesar,
         prefetch: int = 50,
-        limite_entregas: int = 5,
+        disponible: Callable[[], bool] = lambda: True,
     ) -> None:
         self.url = url
         self.topo = topo
@@ -152,7 +184,7 @@ class Consumidor:
         self.claves = list(claves)
         self.procesar = procesar
         self.prefetch = prefetch
-        self.limite_entregas = limite_entregas
+        self.disponible = disponible
 
     def correr(self, parar: threading.Event) -> None:
         while not parar.is_set():
@@ -161,13 +193,17 @@ class Consumidor:
             except AMQPError:
                 log.warning("consumidor: conexión con el broker perdida, reconectando")
                 parar.wait(1.0)
+            except EsperarDependencia:
+                log.warning("consumidor: el almacén no responde; se pausa el consumo")
+                while not parar.is_set() and not self.disponible():
+                    parar.wait(2.0)
 
     def _consumir(self, parar: threading.Event) -> None:
         conexion = _conectar(self.url)
         try:
             canal = conexion.channel()
-            canal.confirm_delivery()  # parking publishes are confirmed too
-            declarar(canal, self.topo, self.servicio, self.claves, self.limite_entregas)
+            canal.confirm_delivery()  # retry and parking publishes are confirmed too
+            declarar(canal, self.topo, self.servicio, self.claves)
             canal.basic_qos(prefetch_count=self.prefetch)
             canal.basic_consume(self.topo.cola(self.servicio), self._al_recibir)
             while not parar.is_set():
@@ -180,35 +216,52 @@ class Consumidor:
         try:
             evento, datos = leer_evento(cuerpo)
         except EventoInvalido as exc:
-            self._aparcar(canal, metodo, propiedades, cuerpo, str(exc))
+            self._reenviar(canal, metodo, propiedades, cuerpo, str(exc), aparcar=True)
             return
         try:
             self.procesar(evento, datos)
+        except ConnectionFailure as exc:
+            # Leaves the message unacked: closing the connection returns it to the queue.
+            raise EsperarDependencia from exc
         except Exception as exc:
-            entregas = int((propiedades.headers or {}).get("x-delivery-count", 0)) + 1
+            intentos = int((propiedades.headers or {}).get("x-intentos", 0)) + 1
             log.warning(
-                "consumidor: falló %s (%s), entrega %d de %d",
+                "consumidor: falló %s (%s), intento %d de %d",
                 evento.tipo,
                 evento.id,
-                entregas,
-                self.limite_entregas,
+                intentos,
+                self.topo.limite_intentos,
                 exc_info=True,
             )
-            if entregas >= self.limite_entregas:
-                self._aparcar(canal, metodo, propiedades, cuerpo, f"{type(exc).__name__}: {exc}")
-            else:
-                time.sleep(min(0.2 * entregas, 1.0))  # a short back-off before the retry
-                canal.basic_nack(metodo.delivery_tag, requeue=True)
+            motivo = f"{type(exc).__name__}: {exc}"
+            aparcar = intentos >= self.topo.limite_intentos
+            self._reenviar(canal, metodo, propiedades, cuerpo, motivo, aparcar, intentos)
             return
         canal.basic_ack(metodo.delivery_tag)
 
-    def _aparcar(self, canal, metodo, propiedades, cuerpo: bytes, motivo: str) -> None:
+    def _reenviar(
+        self,
+        canal,
+        metodo,
+        propiedades,
+        cuerpo: bytes,
+        motivo: str,
+        aparcar: bool,
+        intentos: int = 0,
+    ) -> None:
+        """Moves the message to the retry or the parking queue (confirmed), then acks it: if the
+        worker dies in between, the message is delivered again, never lost."""
         cabeceras = dict(propiedades.headers or {})
         cabeceras["x-motivo"] = motivo[:1000]
         cabeceras["x-servicio"] = self.servicio
+        cabeceras["x-intentos"] = intentos
+        if aparcar:
+            destino = (self.topo.intercambio_muertos, self.servicio)
+        else:
+            destino = ("", self.topo.cola_reintento(self.servicio))
         canal.basic_publish(
-            exchange=self.topo.intercambio_muertos,
-            routing_key=self.servicio,
+            exchange=destino[0],
+            routing_key=destino[1],
             body=cuerpo,
             properties=pika.BasicProperties(
                 delivery_mode=pika.DeliveryMode.Persistent,
@@ -220,11 +273,12 @@ class Consumidor:
             mandatory=True,
         )
         canal.basic_ack(metodo.delivery_tag)
-        log.error(
-            "consumidor: mensaje aparcado en %s",
-            self.topo.cola_parking(self.servicio),
-            extra={"motivo": motivo[:300], "message_id": propiedades.message_id},
-        )
+        if aparcar:
+            log.error(
+                "consumidor: mensaje aparcado en %s",
+                self.topo.cola_parking(self.servicio),
+                extra={"motivo": motivo[:300], "message_id": propiedades.message_id},
+            )
 
 
 def broker_responde(url: str) -> bool:

@@ -76,13 +76,18 @@ def leer_evento(cuerpo: bytes) -> tuple[Evento, Datos]:
     try:
         evento = Evento.model_validate_json(cuerpo)
     except ValidationError as exc:
-        raise EventoInvalido(f"sobre inválido: {exc.errors()[0]['msg']}") from exc
+        primero = exc.errors(include_input=False)[0]
+        raise EventoInvalido(f"sobre inválido: {primero['loc']} {primero['msg']}") from exc
     if evento.tipo not in ESQUEMAS:
         raise EventoInvalido(f"tipo desconocido: {evento.tipo}")
     try:
         return evento, evento.contenido()
     except ValidationError as exc:
-        raise EventoInvalido(f"datos inválidos para {evento.tipo}: {exc}") from exc
+        # Field names and messages only: the values may be personal data.
+        errores = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_input=False)
+        )
+        raise EventoInvalido(f"datos inválidos para {evento.tipo}: {errores}") from exc
 
 
 # --- catalogue (owned by derivacion) -------------------------------------------------------------

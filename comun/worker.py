@@ -11,8 +11,9 @@ from collections.abc import Callable
 from prometheus_client import start_http_server
 from pymongo.database import Database
 
+from comun import almacen
 from comun.ajustes import Ajustes
-from comun.bus import Consumidor, Publicador, Topologia
+from comun.bus import Consumidor, Publicador
 from comun.consumo import Despachador, Manejador
 from comun.metricas import Metricas
 from comun.outbox import Relay
@@ -37,7 +38,7 @@ def correr_worker(
         signal.signal(signal.SIGINT, lambda *_: parar.set())
     metricas = Metricas(servicio)
     start_http_server(ajustes.puerto_metricas)
-    topo = Topologia(ajustes.bus_nombre)
+    topo = ajustes.topologia()
     despachador = Despachador(db, servicio, manejadores, metricas)
     tareas: dict[str, Bucle] = {
         "relay": Relay(db, Publicador(ajustes.amqp_url, topo), metricas).correr,
@@ -51,7 +52,7 @@ def correr_worker(
             despachador.claves,
             despachador,
             prefetch=ajustes.prefetch,
-            limite_entregas=ajustes.limite_entregas,
+            disponible=lambda: almacen.responde(db),
         )
         tareas["consumidor"] = consumidor.correr
     hilos = [

@@ -72,6 +72,11 @@ def crear_app(ajustes: AjustesGateway | None = None) -> FastAPI:
         largo = request.headers.get("content-length")
         if largo and largo.isdigit() and int(largo) > ajustes.max_cuerpo_bytes:
             respuesta: Response = _error(413, "cuerpo_muy_grande", "El cuerpo es demasiado grande.")
+        elif request.method in {"POST", "PUT", "PATCH"} and not (largo and largo.isdigit()):
+            # A chunked body could be of any size before it is read: the length must be declared.
+            respuesta = _error(
+                411, "largo_requerido", "Indique el largo del cuerpo (Content-Length)."
+            )
         else:
             respuesta = await siguiente(request)
         # The route template, never the path: códigos and tokens stay out of metric labels.

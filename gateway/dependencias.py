@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import httpx
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Path, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 
@@ -90,5 +90,7 @@ def servicios(request: Request) -> Servicios:
 
 
 Quien = Annotated[Credencial, Depends(quien_llama)]
+# A código in a path: checked here so nothing else travels into an internal URL.
+Codigo = Annotated[str, Path(pattern=r"^R(-[2-9A-Z]{4}){3}$", description="Código del reclamo")]
 Internos = Annotated[Servicios, Depends(servicios)]
 RequestId = Annotated[str | None, Header(alias="X-Request-Id", include_in_schema=False)]

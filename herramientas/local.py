@@ -25,9 +25,10 @@ from pathlib import Path
 import httpx
 
 from comun.almacen import conectar
-from comun.bus import broker_responde
+from comun.bus import Topologia, broker_responde
 from gateway import credenciales
 from herramientas.catalogo import cargar
+from herramientas.topologia import declarar_todo
 
 SERVICIOS = ("registro", "derivacion", "plazos", "notificaciones", "encuestas")
 RAIZ = Path(__file__).resolve().parent.parent
@@ -148,6 +149,7 @@ class Plataforma:
     def iniciar(self, salida=None) -> None:
         if not broker_responde(self.amqp_url):
             raise RuntimeError(f"RabbitMQ no responde en {_sin_clave(self.amqp_url)}")
+        declarar_todo(self.amqp_url, Topologia(self.bus_nombre))
         self.carpeta.mkdir(parents=True, exist_ok=True)
         procfile = self.carpeta / "Procfile"
         procfile.write_text("".join(f"{k}: {v}\n" for k, v in self.procesos().items()))

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 
-from comun.ajustes import Ajustes
-from comun.bus import Topologia
+import pika
+
+from comun.bus import Topologia, declarar
 from servicios.derivacion.manejadores import manejadores as derivacion
 from servicios.encuestas.manejadores import manejadores as encuestas
 from servicios.notificaciones.manejadores import manejadores as notificaciones
@@ -32,7 +33,7 @@ def claves_por_servicio() -> dict[str, list[str]]:
     }
 
 
-def definiciones(topo: Topologia, limite_entregas: int, vhost: str = "/") -> dict:
+def definiciones(topo: Topologia, vhost: str = "/") -> dict:
     def intercambio(nombre: str, tipo: str) -> dict:
         return {
             "name": nombre,
@@ -42,15 +43,6 @@ def definiciones(topo: Topologia, limite_entregas: int, vhost: str = "/") -> dic
             "auto_delete": False,
             "internal": False,
             "arguments": {},
-        }
-
-    def cola(nombre: str, argumentos: dict) -> dict:
-        return {
-            "name": nombre,
-            "vhost": vhost,
-            "durable": True,
-            "auto_delete": False,
-            "arguments": argumentos,
         }
 
     def enlace(origen: str, destino: str, clave: str) -> dict:
@@ -65,8 +57,16 @@ def definiciones(topo: Topologia, limite_entregas: int, vhost: str = "/") -> dic
 
     colas, enlaces = [], []
     for servicio, claves in claves_por_servicio().items():
-        colas.append(cola(topo.cola(servicio), topo.argumentos_cola(servicio, limite_entregas)))
-        colas.append(cola(topo.cola_parking(servicio), {"x-queue-type": "quorum"}))
+        colas += [
+            {
+                "name": nombre,
+                "vhost": vhost,
+                "durable": True,
+                "auto_delete": False,
+                "arguments": argumentos,
+            }
+            for nombre, argumentos in topo.colas(servicio).items()
+        ]
         enlaces += [enlace(topo.intercambio, topo.cola(servicio), c) for c in claves]
         enlaces.append(enlace(topo.intercambio_muertos, topo.cola_parking(servicio), servicio))
     return {
@@ -79,10 +79,20 @@ def definiciones(topo: Topologia, limite_entregas: int, vhost: str = "/") -> dic
     }
 
 
+def declarar_todo(url: str, topo: Topologia) -> None:
+    """Declares every service's queues and bindings before any service publishes, so that an
+    event emitted while a consumer is still starting is not missed by it."""
+    conexion = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        canal = conexion.channel()
+        for servicio, claves in claves_por_servicio().items():
+            declarar(canal, topo, servicio, claves)
+    finally:
+        conexion.close()
+
+
 def main() -> None:
-    defaults = Ajustes.model_fields
-    topo = Topologia(defaults["bus_nombre"].default)
-    print(json.dumps(definiciones(topo, defaults["limite_entregas"].default), indent=2))
+    print(json.dumps(definiciones(Topologia()), indent=2))
 
 
 if __name__ == "__main__":

@@ -6,15 +6,22 @@ cd "$RAIZ"
 
 falta() { printf '\n*** %s\n\n' "$*" >&2; exit 1; }
 
-# 1. Python 3.11 or newer, with venv.
-PY=""
-for candidato in python3.13 python3.12 python3.11 python3; do
-  if command -v "$candidato" >/dev/null 2>&1 &&
-     "$candidato" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-    PY="$candidato"; break
-  fi
-done
-[ -n "$PY" ] || falta "Se necesita Python 3.11 o superior (Debian: sudo apt-get install python3 python3-venv)."
+# 1. Python 3.11 or newer, able to make a virtual environment (Debian ships venv apart).
+buscar_python() {
+  for candidato in python3.13 python3.12 python3.11 python3; do
+    if command -v "$candidato" >/dev/null 2>&1 &&
+       "$candidato" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      echo "$candidato"; return
+    fi
+  done
+}
+PY="$(buscar_python)"
+if [ -z "$PY" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "Instalando python3-venv con apt-get..."
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
+  PY="$(buscar_python)"
+fi
+[ -n "$PY" ] || falta "Se necesita Python 3.11 o superior con venv (Debian: sudo apt-get install python3 python3-venv)."
 
 # 2. The virtual environment, (re)installed when pyproject.toml changes: versions are pinned there.
 huella="$(sha256sum pyproject.toml | cut -d' ' -f1)"

@@ -24,6 +24,8 @@ from pymongo import MongoClient
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
+from comun.bus import Topologia
+
 AMQP_URL_POR_DEFECTO = "amqp://guest:guest@127.0.0.1:5672/%2F"
 ESPERA_MONGO = 30.0
 
@@ -171,8 +173,8 @@ class NombreBus(str):
 
 
 def _borrar_topologia(url: str, prefijo: NombreBus) -> None:
-    colas = [f"{prefijo}.{s}" for s in sorted(prefijo.servicios)]
-    colas += [f"{prefijo}.{s}.parking" for s in sorted(prefijo.servicios)]
+    topo = Topologia(prefijo)
+    colas = [c for s in sorted(prefijo.servicios) for c in topo.colas(s)]
     colas += sorted(prefijo.colas)
     intercambios = [f"{prefijo}.eventos", f"{prefijo}.dlx"]
     conexion = _conectar_amqp(url)

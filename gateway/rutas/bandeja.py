@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from gateway.credenciales import Credencial
-from gateway.dependencias import Internos, requiere
+from gateway.dependencias import Codigo, Internos, requiere
 from gateway.modelos import Error
 from servicios.derivacion.schemas import EntradaBandeja, Respuesta
 
 router = APIRouter(prefix="/bandeja", tags=["Bandeja (entidad)"])
 Personal = Annotated[Credencial, Depends(requiere("entidad", "supervisor"))]
 SoloEntidad = Annotated[Credencial, Depends(requiere("entidad"))]
-Codigo = Annotated[str, Path(pattern=r"^R-[A-Z0-9-]{14}$", description="Código del reclamo")]
 NO_EXISTE = {404: {"model": Error}, 403: {"model": Error}, 401: {"model": Error}}
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 
 from gateway.credenciales import Credencial
-from gateway.dependencias import Internos, requiere
+from gateway.dependencias import Codigo, Internos, requiere
 from servicios.derivacion.schemas import Entidad
 from servicios.plazos.schemas import DiaNoLaborable, Plazo
 
@@ -55,10 +55,10 @@ async def dia_no_laborable(
 
 
 @router.get("/plazos/{codigo}", response_model=Plazo)
-async def plazo(codigo: str, request: Request, quien: Personal, internos: Internos):
+async def plazo(codigo: Codigo, request: Request, quien: Personal, internos: Internos):
     return await internos.llamar(request, "plazos", "GET", f"/plazos/{codigo}", quien)
 
 
 @router.get("/entregas/{codigo}", summary="Prueba de entrega de las notificaciones")
-async def entregas(codigo: str, request: Request, quien: Supervision, internos: Internos):
+async def entregas(codigo: Codigo, request: Request, quien: Supervision, internos: Internos):
     return await internos.llamar(request, "notificaciones", "GET", f"/entregas/{codigo}", quien)

@@ -35,9 +35,10 @@ class Despachador:
                 parar.wait(self.pausa)
 
     def una_vuelta(self) -> int:
-        ahora = datetime.now(UTC)
         pendientes = (
-            self.db.entregas.find({"estado": "pendiente", "proximo_intento": {"$lte": ahora}})
+            self.db.entregas.find(
+                {"estado": "pendiente", "proximo_intento": {"$lte": datetime.now(UTC)}}
+            )
             .sort("proximo_intento", 1)
             .limit(20)
         )
@@ -49,7 +50,8 @@ class Despachador:
                     "estado": "pendiente",
                     "proximo_intento": entrega["proximo_intento"],
                 },
-                {"$set": {"proximo_intento": ahora + RECLAMO}},
+                # Claimed from now, not from the batch's start: earlier sends took time.
+                {"$set": {"proximo_intento": datetime.now(UTC) + RECLAMO}},
             )
             if tomada.modified_count != 1:
                 continue  # another worker took it
@@ -97,6 +99,8 @@ class Despachador:
                 {
                     "$set": {"estado": estado, "terminada_en": evento.ocurrido_en, **campos},
                     "$inc": {"intentos": 1},
+                    # The proof is the Message-ID; the body (answers, survey links) goes.
+                    "$unset": {"cuerpo": ""},
                 },
                 session=s,
             )

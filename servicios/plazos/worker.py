@@ -3,14 +3,14 @@
 from comun.servicio import arrancar
 from comun.worker import correr_worker
 from servicios.plazos import dependencias
-from servicios.plazos.dominio import PoliticaPlazos
+from servicios.plazos.ajustes import AjustesPlazos
 from servicios.plazos.manejadores import SERVICIO, manejadores
 
 
 def main() -> None:
-    ctx = arrancar(SERVICIO)
+    ctx = arrancar(SERVICIO, AjustesPlazos)
     dependencias.preparar(ctx.db)
-    correr_worker(SERVICIO, ctx.ajustes, ctx.db, manejadores(ctx.db, PoliticaPlazos()))
+    correr_worker(SERVICIO, ctx.ajustes, ctx.db, manejadores(ctx.db, ctx.ajustes.politica()))
 
 
 if __name__ == "__main__":

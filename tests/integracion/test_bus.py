@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -98,7 +99,8 @@ def corriendo(consumidor: Consumidor) -> Iterator[threading.Event]:
 
 @pytest.fixture
 def topo(bus_nombre) -> Topologia:
-    return Topologia(bus_nombre)
+    # Short retry delay: the tests wait for retries, they do not measure them.
+    return Topologia(bus_nombre, retraso_reintento_ms=200)
 
 
 @pytest.fixture
@@ -455,7 +457,8 @@ def test_manejador_que_siempre_falla_va_al_parking_tras_el_limite(
     amqp_url, canal, topo, servicio, publicador, metricas, db: Database
 ):
     limite = 3
-    declarar(canal, topo, servicio, ["reclamo.cerrado"], limite_entregas=limite)
+    topo = replace(topo, limite_intentos=limite)
+    declarar(canal, topo, servicio, ["reclamo.cerrado"])
     vistos: list[str] = []
 
     def manejar(evento, datos, sesion):
@@ -467,10 +470,7 @@ def test_manejador_que_siempre_falla_va_al_parking_tras_el_limite(
     evento = cerrado()
     publicador.publicar(evento)
 
-    consumidor = Consumidor(
-        amqp_url, topo, servicio, despachador.claves, despachador, limite_entregas=limite
-    )
-    with corriendo(consumidor):
+    with corriendo(Consumidor(amqp_url, topo, servicio, despachador.claves, despachador)):
         _, propiedades, cuerpo = esperar(
             lambda: tomar(canal, topo.cola_parking(servicio)), "el mensaje llega al parking"
         )
@@ -478,6 +478,7 @@ def test_manejador_que_siempre_falla_va_al_parking_tras_el_limite(
     assert vistos == [evento.id] * limite
     assert propiedades.message_id == evento.id
     assert propiedades.headers["x-motivo"] == "ValueError: siempre falla"
+    assert propiedades.headers["x-intentos"] == limite
     assert Evento.model_validate_json(cuerpo) == evento
     assert tomar(canal, topo.cola(servicio)) is None
     assert tomar(canal, topo.cola_parking(servicio)) is None  # parked once

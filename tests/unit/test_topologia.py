@@ -12,7 +12,7 @@ RAIZ = Path(__file__).resolve().parents[2]
 
 def test_definitions_json_coincide_con_el_codigo():
     enviado = json.loads((RAIZ / "infra/rabbitmq/definitions.json").read_text())
-    assert enviado == definiciones(Topologia("pdr"), 5), (
+    assert enviado == definiciones(Topologia()), (
         "regenere con: python -m herramientas.topologia > infra/rabbitmq/definitions.json"
     )
 
