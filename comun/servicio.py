@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from flask import Flask
 from pymongo.database import Database
 
 from comun import almacen, outbox
 from comun.ajustes import Ajustes
 from comun.bus import broker_responde
 from comun.logs import configurar_logs
+from comun.web import crear_app_base
 
 A = TypeVar("A", bound=Ajustes)
 
@@ -21,6 +24,10 @@ class Contexto(Generic[A]):
     ajustes: A
     db: Database
 
+    def app_web(self) -> Flask:
+        """The service's Flask app with what every service shares (comun.web)."""
+        return crear_app_base(self.servicio, self.ajustes, self.chequeos())
+
     def chequeos(self) -> dict:
         return {
             "mongodb": lambda: almacen.responde(self.db),
@@ -28,10 +35,17 @@ class Contexto(Generic[A]):
         }
 
 
-def arrancar(servicio: str, clase: type[A] = Ajustes) -> Contexto[A]:  # type: ignore[assignment]
+def arrancar(
+    servicio: str,
+    clase: type[A] = Ajustes,  # type: ignore[assignment]
+    preparar: Callable[[Database], None] | None = None,
+) -> Contexto[A]:
+    """Settings, logs, the store (waited for) with its outbox and the service's own indexes."""
     ajustes = clase()
     configurar_logs(servicio, ajustes.log_level)
     db = almacen.conectar(ajustes.mongo_url, ajustes.base_de_datos(servicio))
     almacen.esperar(db)
     outbox.preparar(db)
+    if preparar:
+        preparar(db)
     return Contexto(servicio, ajustes, db)

@@ -19,7 +19,7 @@ from comun.eventos import (
 )
 from comun.outbox import encolar
 from comun.servicio import arrancar
-from comun.web import Identidad, crear_app_base, cuerpo, exigir_rol
+from comun.web import Identidad, cuerpo, exigir_rol
 from servicios.derivacion import dependencias
 from servicios.derivacion.dominio import errores_de_catalogo, puede_pasar
 from servicios.derivacion.manejadores import SERVICIO
@@ -27,10 +27,9 @@ from servicios.derivacion.schemas import Entidad, EntradaBandeja, Respuesta, Res
 
 
 def crear_app() -> Flask:
-    ctx = arrancar(SERVICIO)
+    ctx = arrancar(SERVICIO, preparar=dependencias.preparar)
     db = ctx.db
-    dependencias.preparar(db)
-    app = crear_app_base(SERVICIO, ctx.ajustes, ctx.chequeos())
+    app = ctx.app_web()
 
     @app.put("/catalogo/entidades/<entidad_id>")
     def guardar_entidad(entidad_id: str):

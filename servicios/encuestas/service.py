@@ -12,7 +12,7 @@ from comun.errores import ErrorDeDominio
 from comun.eventos import EncuestaRespondida, nuevo_evento
 from comun.outbox import encolar
 from comun.servicio import arrancar
-from comun.web import crear_app_base, cuerpo, exigir_rol
+from comun.web import cuerpo, exigir_rol
 from servicios.encuestas import dependencias
 from servicios.encuestas.dominio import huella
 from servicios.encuestas.manejadores import SERVICIO
@@ -22,10 +22,9 @@ NO_ENCONTRADA = "No existe una encuesta con ese enlace."
 
 
 def crear_app() -> Flask:
-    ctx = arrancar(SERVICIO)
+    ctx = arrancar(SERVICIO, preparar=dependencias.preparar)
     db = ctx.db
-    dependencias.preparar(db)
-    app = crear_app_base(SERVICIO, ctx.ajustes, ctx.chequeos())
+    app = ctx.app_web()
 
     @app.get("/encuestas/<token>")
     def ver(token: str):

@@ -5,17 +5,16 @@ from __future__ import annotations
 from flask import Flask
 
 from comun.servicio import arrancar
-from comun.web import crear_app_base, exigir_rol
+from comun.web import exigir_rol
 from servicios.notificaciones import dependencias
 from servicios.notificaciones.ajustes import AjustesNotificaciones
 from servicios.notificaciones.manejadores import SERVICIO
 
 
 def crear_app() -> Flask:
-    ctx = arrancar(SERVICIO, AjustesNotificaciones)
+    ctx = arrancar(SERVICIO, AjustesNotificaciones, preparar=dependencias.preparar)
     db = ctx.db
-    dependencias.preparar(db)
-    app = crear_app_base(SERVICIO, ctx.ajustes, ctx.chequeos())
+    app = ctx.app_web()
 
     @app.get("/entregas/<codigo>")
     def entregas(codigo: str):

@@ -10,8 +10,7 @@ from servicios.notificaciones.manejadores import SERVICIO, manejadores
 
 
 def main() -> None:
-    ctx = arrancar(SERVICIO, AjustesNotificaciones)
-    dependencias.preparar(ctx.db)
+    ctx = arrancar(SERVICIO, AjustesNotificaciones, preparar=dependencias.preparar)
     despachador = Despachador(ctx.db, dependencias.Correo(ctx.ajustes), ctx.ajustes.max_intentos)
     correr_worker(
         SERVICIO,

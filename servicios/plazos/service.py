@@ -8,17 +8,16 @@ from flask import Flask
 
 from comun.errores import ErrorDeDominio
 from comun.servicio import arrancar
-from comun.web import crear_app_base, cuerpo, exigir_rol
+from comun.web import cuerpo, exigir_rol
 from servicios.plazos import dependencias
 from servicios.plazos.manejadores import SERVICIO
 from servicios.plazos.schemas import DiaNoLaborable, Plazo
 
 
 def crear_app() -> Flask:
-    ctx = arrancar(SERVICIO)
+    ctx = arrancar(SERVICIO, preparar=dependencias.preparar)
     db = ctx.db
-    dependencias.preparar(db)
-    app = crear_app_base(SERVICIO, ctx.ajustes, ctx.chequeos())
+    app = ctx.app_web()
 
     @app.get("/plazos/<codigo>")
     def ver(codigo: str):

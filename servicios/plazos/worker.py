@@ -8,8 +8,7 @@ from servicios.plazos.manejadores import SERVICIO, manejadores
 
 
 def main() -> None:
-    ctx = arrancar(SERVICIO, AjustesPlazos)
-    dependencias.preparar(ctx.db)
+    ctx = arrancar(SERVICIO, AjustesPlazos, preparar=dependencias.preparar)
     correr_worker(SERVICIO, ctx.ajustes, ctx.db, manejadores(ctx.db, ctx.ajustes.politica()))
 
 

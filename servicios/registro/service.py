@@ -14,7 +14,7 @@ from comun.eventos import Contacto, nuevo_evento
 from comun.eventos import ReclamoRegistrado as DatosRegistrado
 from comun.outbox import encolar
 from comun.servicio import arrancar
-from comun.web import crear_app_base, cuerpo, identidad
+from comun.web import cuerpo, identidad
 from servicios.registro import dependencias
 from servicios.registro.dominio import nuevo_codigo
 from servicios.registro.manejadores import SERVICIO
@@ -27,10 +27,9 @@ from servicios.registro.schemas import (
 
 
 def crear_app() -> Flask:
-    ctx = arrancar(SERVICIO)
+    ctx = arrancar(SERVICIO, preparar=dependencias.preparar)
     db = ctx.db
-    dependencias.preparar(db)
-    app = crear_app_base(SERVICIO, ctx.ajustes, ctx.chequeos())
+    app = ctx.app_web()
 
     @app.post("/reclamos")
     def registrar():

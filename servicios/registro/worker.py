@@ -7,8 +7,7 @@ from servicios.registro.manejadores import SERVICIO, manejadores
 
 
 def main() -> None:
-    ctx = arrancar(SERVICIO)
-    dependencias.preparar(ctx.db)
+    ctx = arrancar(SERVICIO, preparar=dependencias.preparar)
     correr_worker(SERVICIO, ctx.ajustes, ctx.db, manejadores(ctx.db))
 
 
