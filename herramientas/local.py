@@ -48,7 +48,9 @@ class Puertos:
     def libres(cls) -> Puertos:
         """A block of free ports, for a run beside another one (the tests)."""
         for _ in range(50):
-            base = 20000 + secrets.randbelow(400) * 100
+            # Below Linux's ephemeral range (32768+), where an outgoing connection could take a
+            # port between this check and the server binding it.
+            base = 20000 + secrets.randbelow(120) * 100
             p = cls(
                 gateway=base, smtp=base + 1, web=base + 10, metricas=base + 20, almacen=base + 30
             )
