@@ -13,3 +13,7 @@ class AjustesGateway(Ajustes):
     url_encuestas: str = "http://127.0.0.1:8105"
     timeout_servicios: float = 10.0
     max_cuerpo_bytes: int = 1_000_000  # attachments travel as metadata; bodies are small
+    # Public routes, per client address: reclamos filed per hour, and failed tracking lookups of
+    # one código (a wrong document number) per hour, which stops guessing the document.
+    limite_reclamos_por_hora: int = 30
+    limite_fallos_seguimiento_por_hora: int = 10

@@ -25,6 +25,7 @@ from comun.metricas import Metricas
 from gateway.ajustes import AjustesGateway
 from gateway.credenciales import Verificador
 from gateway.dependencias import Servicios
+from gateway.limites import Limites, Ventana
 from gateway.rutas import bandeja, encuestas, operacion, reclamos
 
 SERVICIO = "gateway"
@@ -48,6 +49,10 @@ def crear_app(ajustes: AjustesGateway | None = None) -> FastAPI:
     @asynccontextmanager
     async def vida(app: FastAPI):
         app.state.verificador = Verificador(db)
+        app.state.limites = Limites(
+            reclamos=Ventana(ajustes.limite_reclamos_por_hora, 3600),
+            fallos_seguimiento=Ventana(ajustes.limite_fallos_seguimiento_por_hora, 3600),
+        )
         app.state.servicios = Servicios(
             urls, ajustes.token_interno.get_secret_value(), ajustes.timeout_servicios
         )
@@ -105,7 +110,12 @@ def crear_app(ajustes: AjustesGateway | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http(request: Request, exc: StarletteHTTPException):
-        codigos = {401: "no_autenticado", 403: "prohibido", 404: "no_encontrado"}
+        codigos = {
+            401: "no_autenticado",
+            403: "prohibido",
+            404: "no_encontrado",
+            429: "demasiadas_solicitudes",
+        }
         mensaje = exc.detail if isinstance(exc.detail, str) else "Error"
         if exc.status_code == 404 and mensaje == "Not Found":
             mensaje = "Ruta no encontrada."

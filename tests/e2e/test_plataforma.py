@@ -77,3 +77,17 @@ def test_un_servicio_no_atiende_a_quien_no_es_el_gateway(plataforma):
         headers={"X-Token-Interno": "adivinado", "X-Rol": "operador"},
     )
     assert r.status_code == 401
+
+
+def test_adivinar_el_documento_de_un_codigo_se_bloquea(plataforma, api):
+    r = api.post("/reclamos", json=hoja())
+    codigo = r.json()["codigo"]
+    intentos = [
+        api.post("/seguimiento", json={"codigo": codigo, "numero_documento": f"1000000{i}"})
+        for i in range(10)
+    ]
+    assert {i.status_code for i in intentos} == {404}
+    bloqueado = api.post("/seguimiento", json={"codigo": codigo, "numero_documento": "45678912"})
+    assert bloqueado.status_code == 429
+    assert int(bloqueado.headers["Retry-After"]) > 0
+    assert bloqueado.json()["error"] == "demasiadas_solicitudes"
