@@ -1,5 +1,5 @@
 """notificaciones' integration-event handlers: each event someone must hear about becomes a
-delivery (entrega); the despachador sends it. Handlers never talk SMTP themselves, so a slow or
+delivery (entrega); the cartero sends it. Handlers never talk SMTP themselves, so a slow or
 down mail server never blocks the queue and every message is retried and proven."""
 
 from __future__ import annotations

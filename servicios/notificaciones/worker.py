@@ -1,23 +1,23 @@
 """notificaciones worker: `python -m servicios.notificaciones.worker` — consumers, relay and the
-despachador that sends mail."""
+cartero that sends mail."""
 
 from comun.servicio import arrancar
 from comun.worker import correr_worker
 from servicios.notificaciones import dependencias
 from servicios.notificaciones.ajustes import AjustesNotificaciones
-from servicios.notificaciones.despachador import Despachador
+from servicios.notificaciones.cartero import Cartero
 from servicios.notificaciones.manejadores import SERVICIO, manejadores
 
 
 def main() -> None:
     ctx = arrancar(SERVICIO, AjustesNotificaciones, preparar=dependencias.preparar)
-    despachador = Despachador(ctx.db, dependencias.Correo(ctx.ajustes), ctx.ajustes.max_intentos)
+    cartero = Cartero(ctx.db, dependencias.Correo(ctx.ajustes), ctx.ajustes.max_intentos)
     correr_worker(
         SERVICIO,
         ctx.ajustes,
         ctx.db,
         manejadores(ctx.db, ctx.ajustes.url_portal),
-        bucles={"despachador": despachador.correr},
+        bucles={"cartero": cartero.correr},
     )
 
 

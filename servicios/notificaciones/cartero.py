@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 RECLAMO = timedelta(minutes=2)  # how long a claim lasts if the worker dies while sending
 
 
-class Despachador:
+class Cartero:
     def __init__(self, db: Database, correo: Correo, max_intentos: int, pausa: float = 0.5):
         self.db = db
         self.correo = correo
