@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from comun.ajustes import Ajustes
 from comun.errores import ErrorDeDominio, errores_legibles
+from comun.eventos import Datos, Evento, nuevo_evento
 from comun.metricas import Metricas
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,15 @@ def cuerpo(modelo: type[BaseModel]) -> Any:
     if not isinstance(datos, dict):
         raise ErrorDeDominio(400, "cuerpo_invalido", "El cuerpo debe ser un objeto JSON.")
     return modelo.model_validate(datos)
+
+
+def evento_de_la_solicitud(
+    tipo: str, datos: Datos, fuente: str, codigo: str | None = None, **extra: Any
+) -> Evento:
+    """An event caused by this request: it carries the request id as its correlation."""
+    return nuevo_evento(
+        tipo, datos, fuente=fuente, codigo=codigo, correlacion=g.correlacion, **extra
+    )
 
 
 def identidad() -> Identidad:

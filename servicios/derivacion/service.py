@@ -15,11 +15,10 @@ from comun.eventos import (
     EntidadActualizada,
     ReclamoEnAtencion,
     ReclamoRespondido,
-    nuevo_evento,
 )
 from comun.outbox import encolar
 from comun.servicio import arrancar
-from comun.web import Identidad, cuerpo, exigir_rol
+from comun.web import Identidad, cuerpo, evento_de_la_solicitud, exigir_rol
 from servicios.derivacion import dependencias
 from servicios.derivacion.dominio import errores_de_catalogo, puede_pasar
 from servicios.derivacion.manejadores import SERVICIO
@@ -45,11 +44,8 @@ def crear_app() -> Flask:
                 "mensaje": "Catálogo inconsistente.",
                 "detalle": errores,
             }, 422
-        evento = nuevo_evento(
-            "catalogo.entidad_actualizada",
-            EntidadActualizada(entidad=entidad),
-            fuente=SERVICIO,
-            correlacion=request.headers.get("X-Request-Id"),
+        evento = evento_de_la_solicitud(
+            "catalogo.entidad_actualizada", EntidadActualizada(entidad=entidad), SERVICIO
         )
 
         def guardar(s):
@@ -128,13 +124,7 @@ def crear_app() -> Flask:
                 "transicion_invalida",
                 f"Un reclamo en estado {actual} no puede pasar a {nuevo}.",
             )
-        evento = nuevo_evento(
-            tipo,
-            datos,
-            fuente=SERVICIO,
-            codigo=doc["_id"],
-            correlacion=request.headers.get("X-Request-Id"),
-        )
+        evento = evento_de_la_solicitud(tipo, datos, SERVICIO, codigo=doc["_id"])
 
         def aplicar(s):
             # The state in the filter makes concurrent transitions fail instead of both winning.

@@ -9,10 +9,10 @@ from flask import Flask, request
 
 from comun.almacen import en_transaccion
 from comun.errores import ErrorDeDominio
-from comun.eventos import EncuestaRespondida, nuevo_evento
+from comun.eventos import EncuestaRespondida
 from comun.outbox import encolar
 from comun.servicio import arrancar
-from comun.web import cuerpo, exigir_rol
+from comun.web import cuerpo, evento_de_la_solicitud, exigir_rol
 from servicios.encuestas import dependencias
 from servicios.encuestas.dominio import huella
 from servicios.encuestas.manejadores import SERVICIO
@@ -51,13 +51,7 @@ def crear_app() -> Flask:
             resuelto=respuesta.resuelto,
             impulsores={k.value: v for k, v in respuesta.impulsores.items()},
         )
-        evento = nuevo_evento(
-            "encuesta.respondida",
-            datos,
-            fuente=SERVICIO,
-            codigo=doc["_id"],
-            correlacion=request.headers.get("X-Request-Id"),
-        )
+        evento = evento_de_la_solicitud("encuesta.respondida", datos, SERVICIO, codigo=doc["_id"])
 
         def guardar(s):
             # Single use: only a pending survey can be answered, even by two requests at once.

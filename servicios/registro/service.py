@@ -5,16 +5,16 @@ from __future__ import annotations
 import hmac
 from datetime import UTC, datetime
 
-from flask import Flask, request
+from flask import Flask
 from pymongo.errors import DuplicateKeyError
 
 from comun.almacen import en_transaccion
 from comun.errores import ErrorDeDominio
-from comun.eventos import Contacto, nuevo_evento
+from comun.eventos import Contacto
 from comun.eventos import ReclamoRegistrado as DatosRegistrado
 from comun.outbox import encolar
 from comun.servicio import arrancar
-from comun.web import cuerpo, identidad
+from comun.web import cuerpo, evento_de_la_solicitud, identidad
 from servicios.registro import dependencias
 from servicios.registro.dominio import nuevo_codigo
 from servicios.registro.manejadores import SERVICIO
@@ -88,13 +88,8 @@ def crear_app() -> Flask:
                 telefono=c.telefono,
             ),
         )
-        evento = nuevo_evento(
-            "reclamo.registrado",
-            datos,
-            fuente=SERVICIO,
-            codigo=codigo,
-            correlacion=request.headers.get("X-Request-Id"),
-            ocurrido_en=ahora,
+        evento = evento_de_la_solicitud(
+            "reclamo.registrado", datos, SERVICIO, codigo=codigo, ocurrido_en=ahora
         )
 
         def escribir(s):
