@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pymongo.database import Database
 
+from comun import almacen
 from comun.bus import Topologia
 
 
@@ -17,6 +19,13 @@ class Ajustes(BaseSettings):
     mongo_url: str = "mongodb://127.0.0.1:27017"
     # Each service has its own database; empty means "the service's name".
     mongo_db: str = ""
+    # Durable writes (DESIGN.md §3): journaled, and acknowledged by a majority on a replica set.
+    # Lowering them trades acknowledged reclamos for speed; see README "Durabilidad".
+    mongo_w: str = "majority"
+    mongo_j: bool = True
+    # Every store operation has a limit (ms), and a transaction waits on conflicts at most this (s).
+    mongo_timeout_ms: int = 10_000
+    espera_transaccion_s: float = 3.0
     # Prefix of every exchange and queue: lets test runs live beside a running platform.
     bus_nombre: str = "pdr"
     # Shared secret that proves a request came through the gateway. No default on purpose.
@@ -25,6 +34,8 @@ class Ajustes(BaseSettings):
     puerto: int = 8000
     puerto_metricas: int = 9100
     prefetch: int = 50
+    # Messages a worker handles at once (each in its own thread, with its own store session).
+    hilos_consumo: int = 4
     # Attempts of a failing handler before its message is parked, and the wait between them.
     limite_intentos: int = 5
     retraso_reintento_ms: int = 5000
@@ -34,3 +45,14 @@ class Ajustes(BaseSettings):
 
     def base_de_datos(self, servicio: str) -> str:
         return self.mongo_db or servicio
+
+    def almacen(self, servicio: str) -> Database:
+        """The service's own database, with the durability and limits set here."""
+        almacen.ESPERA_TRANSACCION = self.espera_transaccion_s
+        return almacen.conectar(
+            self.mongo_url,
+            self.base_de_datos(servicio),
+            w=self.mongo_w,
+            j=self.mongo_j,
+            timeout_ms=self.mongo_timeout_ms,
+        )

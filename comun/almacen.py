@@ -1,30 +1,94 @@
-"""Access to the service's own MongoDB database, and its atomic units of work."""
+"""Access to the service's own MongoDB database, and its atomic units of work.
+
+Durable by default (DESIGN.md §3): every write may precede an acknowledgement (a 201 to a citizen,
+an ack to the broker, an outbox mark), so the client's write concern journals it (`j: true`) and,
+on a replica set, waits for a majority. Every operation has a time limit (pymongo's client-side
+operation timeout), and so does a transaction: a lock left by a dead worker's open transaction
+must cost one message a later retry, not stall the service until the store reaps it.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
+import pymongo
 from pymongo import MongoClient
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
+from pymongo.errors import (
+    CollectionInvalid,
+    ConnectionFailure,
+    NetworkTimeout,
+    PyMongoError,
+)
 
 T = TypeVar("T")
 
+# How long a transaction may keep retrying write conflicts before it gives up (seconds). One
+# store per process: the process's settings set it (Ajustes.almacen).
+ESPERA_TRANSACCION = 3.0
 
-def conectar(url: str, base: str) -> Database:
+
+class AlmacenOcupado(Exception):
+    """The store answered, but what we need is held by another transaction (a write conflict or
+    a lock wait past its limit). Not the request's nor the message's fault: try again later."""
+
+
+def conectar(
+    url: str,
+    base: str,
+    *,
+    w: int | str = "majority",
+    j: bool = True,
+    timeout_ms: int = 10_000,
+) -> Database:
+    """The database `base` on `url`, with a durable write concern and bounded operations."""
     # tz_aware: every datetime read back is UTC-aware, as it was written.
     cliente: MongoClient = MongoClient(
-        url, tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=5000
+        url,
+        tz_aware=True,
+        w=int(w) if str(w).isdigit() else w,
+        journal=j,
+        timeoutMS=timeout_ms,
+        serverSelectionTimeoutMS=5000,
+        connectTimeoutMS=5000,
     )
     return cliente[base]
 
 
-def en_transaccion(db: Database, trabajo: Callable[[ClientSession], T]) -> T:
-    """Runs `trabajo` in one multi-document transaction; transient conflicts are retried."""
-    with db.client.start_session() as sesion:
-        return sesion.with_transaction(trabajo)
+def en_transaccion(
+    db: Database, trabajo: Callable[[ClientSession], T], espera: float | None = None
+) -> T:
+    """Runs `trabajo` in one multi-document transaction. Transient conflicts are retried for at
+    most `espera` seconds (pymongo's own loop would insist for two minutes); then
+    `AlmacenOcupado`. A store that does not answer raises `ConnectionFailure` as before."""
+    try:
+        with pymongo.timeout(espera or ESPERA_TRANSACCION), db.client.start_session() as sesion:
+            return sesion.with_transaction(trabajo)
+    except PyMongoError as exc:
+        if _es_espera(exc):
+            raise AlmacenOcupado(f"{type(exc).__name__}: {exc}"[:300]) from exc
+        raise
+
+
+def _es_espera(exc: PyMongoError) -> bool:
+    if isinstance(exc, ConnectionFailure) and not isinstance(exc, NetworkTimeout):
+        return False  # the store is down: the caller pauses rather than retrying one by one
+    return exc.has_error_label("TransientTransactionError") or exc.timeout
+
+
+def asegurar_colecciones(db: Database, *nombres: str) -> None:
+    """Creates the collections at start. Created implicitly inside a transaction, a collection
+    stays locked whole until that transaction ends: one stuck transaction would block every
+    writer of the collection, not just of its documents."""
+    existentes = set(db.list_collection_names())
+    for nombre in nombres:
+        if nombre not in existentes:
+            with contextlib.suppress(CollectionInvalid):  # another process created it meanwhile
+                db.create_collection(nombre)
 
 
 def esperar(db: Database, segundos: float = 60) -> None:

@@ -11,16 +11,19 @@ pika connections are not thread-safe: every thread builds its own Publicador or 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
-from pika.exceptions import AMQPError
+from pika.exceptions import AMQPError, UnsupportedAMQPFieldException
 from pymongo.errors import ConnectionFailure
 
+from comun.almacen import AlmacenOcupado
 from comun.eventos import Evento, EventoInvalido, leer_evento
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,8 @@ class Topologia:
     # Attempts of a failing handler before its message is parked, and the wait between them.
     limite_intentos: int = 5
     retraso_reintento_ms: int = 5000
+    # Retries of a message that met a lock (another transaction) before it counts as a failure.
+    limite_esperas: int = 60
 
     @property
     def intercambio(self) -> str:
@@ -160,6 +165,9 @@ class Consumidor:
     """Consumes the service's queue with manual acks.
 
     `procesar` must commit the effect before returning: only then is the message acked.
+    - Up to `hilos` messages are handled at once (handlers are idempotent and order-tolerant), so
+      one slow message does not hold the rest; every channel operation stays on the connection's
+      own thread (pika is not thread-safe), handed over with `add_callback_threadsafe`.
     - A message that is not a valid event is parked at once, with the reason.
     - A handler that fails is retried after a delay (the retry queue), counting attempts in the
       header `x-intentos`; after `limite_intentos` it is parked with the reason. Never acked as
@@ -177,14 +185,18 @@ class Consumidor:
         procesar: Procesar,
         prefetch: int = 50,
         disponible: Callable[[], bool] = lambda: True,
+        hilos: int = 4,
     ) -> None:
         self.url = url
         self.topo = topo
         self.servicio = servicio
         self.claves = list(claves)
         self.procesar = procesar
-        self.prefetch = prefetch
+        self.prefetch = max(prefetch, hilos)
         self.disponible = disponible
+        self.hilos = hilos
+        self._pausar = threading.Event()
+        self._caida: BaseException | None = None
 
     def correr(self, parar: threading.Event) -> None:
         while not parar.is_set():
@@ -199,45 +211,124 @@ class Consumidor:
                     parar.wait(2.0)
 
     def _consumir(self, parar: threading.Event) -> None:
+        self._pausar.clear()
         conexion = _conectar(self.url)
+        trabajadores = ThreadPoolExecutor(self.hilos, thread_name_prefix=f"{self.servicio}-msg")
+
+        def en_la_conexion(accion: Callable[[], None]) -> None:
+            with contextlib.suppress(AMQPError):  # closed meanwhile: the message comes again
+                conexion.add_callback_threadsafe(accion)
+
+        def al_recibir(canal: BlockingChannel, metodo, propiedades, cuerpo: bytes) -> None:
+            trabajadores.submit(
+                self._al_recibir, canal, metodo, propiedades, cuerpo, en_la_conexion
+            )
+
+        terminado = False
         try:
             canal = conexion.channel()
             canal.confirm_delivery()  # retry and parking publishes are confirmed too
             declarar(canal, self.topo, self.servicio, self.claves)
             canal.basic_qos(prefetch_count=self.prefetch)
-            canal.basic_consume(self.topo.cola(self.servicio), self._al_recibir)
+            canal.basic_consume(self.topo.cola(self.servicio), al_recibir)
             while not parar.is_set():
                 conexion.process_data_events(time_limit=0.5)
+                if self._caida is not None:
+                    caida, self._caida = self._caida, None
+                    raise caida
+                if self._pausar.is_set():
+                    raise EsperarDependencia
+            terminado = True
         finally:
+            # Messages in hand are finished (those not started stay unacked and come again); on
+            # a clean stop their acks go out before closing.
+            trabajadores.shutdown(wait=True, cancel_futures=True)
+            if terminado and conexion.is_open:
+                with contextlib.suppress(AMQPError):
+                    conexion.process_data_events(time_limit=0)
             if conexion.is_open:
-                conexion.close()
+                with contextlib.suppress(AMQPError):
+                    conexion.close()
 
-    def _al_recibir(self, canal: BlockingChannel, metodo, propiedades, cuerpo: bytes) -> None:
+    def _al_recibir(
+        self,
+        canal: BlockingChannel,
+        metodo,
+        propiedades,
+        cuerpo: bytes,
+        en_la_conexion: Callable[[Callable[[], None]], None],
+    ) -> None:
+        """Runs in a worker thread. Never lets a message kill the consumer: whatever its headers,
+        body or properties, it is applied, retried, or parked with the reason."""
+        try:
+            accion = self._atender(canal, metodo, propiedades, cuerpo)
+        except EsperarDependencia:
+            self._pausar.set()  # left unacked: closing the connection returns it to the queue
+            return
+        except Exception as exc:
+            log.exception("consumidor: mensaje que no se pudo atender; se aparca")
+            motivo = f"mensaje no atendible: {_motivo(exc)}"
+            accion = functools.partial(
+                self._reenviar, canal, metodo, propiedades, cuerpo, motivo, True
+            )
+        except BaseException as exc:  # the process is dying (a test simulates it this way)
+            self._caida = exc
+            return
+        en_la_conexion(accion)
+
+    def _atender(
+        self, canal: BlockingChannel, metodo, propiedades, cuerpo: bytes
+    ) -> Callable[[], None]:
+        """Handles one message and says what to do with it on the channel: ack or move it."""
         try:
             evento, datos = leer_evento(cuerpo)
         except EventoInvalido as exc:
-            self._reenviar(canal, metodo, propiedades, cuerpo, str(exc), aparcar=True)
-            return
+            return functools.partial(
+                self._reenviar, canal, metodo, propiedades, cuerpo, str(exc), True
+            )
+        cabeceras = _cabeceras(propiedades)
+        intentos = _contador(cabeceras, "x-intentos")
         try:
             self.procesar(evento, datos)
         except ConnectionFailure as exc:
-            # Leaves the message unacked: closing the connection returns it to the queue.
             raise EsperarDependencia from exc
+        except AlmacenOcupado as exc:
+            # Held by another (maybe dead) transaction: retry later without counting it as a
+            # failure, and go on with the rest of the queue meanwhile.
+            esperas = _contador(cabeceras, "x-esperas") + 1
+            if esperas <= self.topo.limite_esperas:
+                log.info("consumidor: %s espera un bloqueo (%d)", evento.tipo, esperas)
+                return functools.partial(
+                    self._reenviar,
+                    canal,
+                    metodo,
+                    propiedades,
+                    cuerpo,
+                    _motivo(exc),
+                    False,
+                    intentos,
+                    esperas,
+                )
+            return self._fallo(canal, metodo, propiedades, cuerpo, evento, exc, intentos + 1)
         except Exception as exc:
-            intentos = int((propiedades.headers or {}).get("x-intentos", 0)) + 1
-            log.warning(
-                "consumidor: falló %s (%s), intento %d de %d",
-                evento.tipo,
-                evento.id,
-                intentos,
-                self.topo.limite_intentos,
-                exc_info=True,
-            )
-            motivo = f"{type(exc).__name__}: {exc}"
-            aparcar = intentos >= self.topo.limite_intentos
-            self._reenviar(canal, metodo, propiedades, cuerpo, motivo, aparcar, intentos)
-            return
-        canal.basic_ack(metodo.delivery_tag)
+            return self._fallo(canal, metodo, propiedades, cuerpo, evento, exc, intentos + 1)
+        return functools.partial(canal.basic_ack, metodo.delivery_tag)
+
+    def _fallo(
+        self, canal, metodo, propiedades, cuerpo, evento, exc, intentos: int
+    ) -> Callable[[], None]:
+        log.warning(
+            "consumidor: falló %s (%s), intento %d de %d",
+            evento.tipo,
+            evento.id,
+            intentos,
+            self.topo.limite_intentos,
+            exc_info=True,
+        )
+        aparcar = intentos >= self.topo.limite_intentos
+        return functools.partial(
+            self._reenviar, canal, metodo, propiedades, cuerpo, _motivo(exc), aparcar, intentos
+        )
 
     def _reenviar(
         self,
@@ -248,37 +339,82 @@ class Consumidor:
         motivo: str,
         aparcar: bool,
         intentos: int = 0,
+        esperas: int = 0,
     ) -> None:
         """Moves the message to the retry or the parking queue (confirmed), then acks it: if the
         worker dies in between, the message is delivered again, never lost."""
-        cabeceras = dict(propiedades.headers or {})
-        cabeceras["x-motivo"] = motivo[:1000]
-        cabeceras["x-servicio"] = self.servicio
-        cabeceras["x-intentos"] = intentos
+        cabeceras = _cabeceras(propiedades)
+        cabeceras.update(
+            {
+                "x-motivo": motivo[:1000],
+                "x-servicio": self.servicio,
+                "x-intentos": intentos,
+                "x-esperas": esperas,
+            }
+        )
         if aparcar:
             destino = (self.topo.intercambio_muertos, self.servicio)
         else:
             destino = ("", self.topo.cola_reintento(self.servicio))
-        canal.basic_publish(
-            exchange=destino[0],
-            routing_key=destino[1],
-            body=cuerpo,
-            properties=pika.BasicProperties(
-                delivery_mode=pika.DeliveryMode.Persistent,
-                content_type=propiedades.content_type,
-                message_id=propiedades.message_id,
-                type=propiedades.type,
-                headers=cabeceras,
-            ),
-            mandatory=True,
-        )
+
+        def publicar(salida: pika.BasicProperties) -> None:
+            canal.basic_publish(destino[0], destino[1], cuerpo, salida, mandatory=True)
+
+        try:
+            publicar(_propiedades(propiedades, cabeceras))
+        except (TypeError, ValueError, AssertionError, UnsupportedAMQPFieldException):
+            # A property pika cannot encode again: keep the body and our own headers only.
+            nuestras = {
+                k: v
+                for k, v in cabeceras.items()
+                if k.startswith("x-") and isinstance(v, str | int)
+            }
+            publicar(_propiedades(None, nuestras))
         canal.basic_ack(metodo.delivery_tag)
         if aparcar:
             log.error(
                 "consumidor: mensaje aparcado en %s",
                 self.topo.cola_parking(self.servicio),
-                extra={"motivo": motivo[:300], "message_id": propiedades.message_id},
+                extra={"motivo": motivo[:300], "message_id": _texto(propiedades, "message_id")},
             )
+
+
+def _motivo(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:1000]
+
+
+def _cabeceras(propiedades) -> dict:
+    cabeceras = getattr(propiedades, "headers", None)
+    return dict(cabeceras) if isinstance(cabeceras, dict) else {}
+
+
+def _contador(cabeceras: dict, nombre: str) -> int:
+    """A counter we wrote in a header; anything else there (text, a table, a huge or negative
+    number from a foreign publisher) counts as zero rather than crashing the consumer."""
+    valor = cabeceras.get(nombre, 0)
+    if isinstance(valor, bytes):
+        valor = valor.decode("ascii", "replace")
+    if isinstance(valor, str) and valor.strip().isdigit():
+        valor = int(valor.strip())
+    if isinstance(valor, int) and not isinstance(valor, bool) and 0 <= valor < 1_000_000:
+        return valor
+    return 0
+
+
+def _texto(propiedades, nombre: str) -> str | None:
+    valor = getattr(propiedades, nombre, None)
+    return valor if isinstance(valor, str) else None
+
+
+def _propiedades(propiedades, cabeceras: dict) -> pika.BasicProperties:
+    return pika.BasicProperties(
+        delivery_mode=pika.DeliveryMode.Persistent,
+        content_type=_texto(propiedades, "content_type"),
+        message_id=_texto(propiedades, "message_id"),
+        type=_texto(propiedades, "type"),
+        correlation_id=_texto(propiedades, "correlation_id"),
+        headers=cabeceras,
+    )
 
 
 def broker_responde(url: str) -> bool:

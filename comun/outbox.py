@@ -7,6 +7,7 @@ between the two only delays: the event is published again and consumers drop the
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -21,7 +22,7 @@ from pika.exceptions import UnroutableError
 from pymongo import ASCENDING
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from comun.eventos import Evento
 from comun.metricas import Metricas
@@ -71,7 +72,8 @@ class Relay:
         metricas: Metricas,
         lote: int = 200,
         pausa: float = 0.2,
-        turno: float = 10.0,
+        # Short: after a kill -9 the next worker waits at most this long to publish.
+        turno: float = 5.0,
     ) -> None:
         self.db = db
         self.publicador = publicador
@@ -160,3 +162,12 @@ class Relay:
                 log.exception("relay: fallo al publicar, se reintenta")
                 self.publicador.cerrar()
                 parar.wait(1.0)
+        self.soltar_turno()
+
+    def soltar_turno(self) -> None:
+        """On a clean stop the turn passes at once to another worker (a restarted one too)."""
+        self._turno_hasta = 0.0
+        with contextlib.suppress(PyMongoError):
+            self.db.relay.update_one(
+                {"_id": "turno", "dueno": self.yo}, {"$set": {"hasta": datetime.now(UTC)}}
+            )

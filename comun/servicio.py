@@ -9,7 +9,7 @@ from typing import Generic, TypeVar
 from flask import Flask
 from pymongo.database import Database
 
-from comun import almacen, outbox
+from comun import almacen, idempotencia, outbox
 from comun.ajustes import Ajustes
 from comun.bus import broker_responde
 from comun.logs import configurar_logs
@@ -43,9 +43,11 @@ def arrancar(
     """Settings, logs, the store (waited for) with its outbox and the service's own indexes."""
     ajustes = clase()
     configurar_logs(servicio, ajustes.log_level)
-    db = almacen.conectar(ajustes.mongo_url, ajustes.base_de_datos(servicio))
+    db = ajustes.almacen(servicio)
     almacen.esperar(db)
+    almacen.asegurar_colecciones(db, "procesados", "outbox", "relay", idempotencia.COLECCION)
     outbox.preparar(db)
+    idempotencia.preparar(db)
     if preparar:
         preparar(db)
     return Contexto(servicio, ajustes, db)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from comun.ajustes import Ajustes
+from comun.almacen import AlmacenOcupado
 from comun.errores import ErrorDeDominio, errores_legibles
 from comun.eventos import Datos, Evento, nuevo_evento
 from comun.metricas import Metricas
@@ -100,6 +101,14 @@ def crear_app_base(
     @app.errorhandler(ErrorDeDominio)
     def _dominio(exc: ErrorDeDominio):
         return _error(exc.estado, exc.error, exc.mensaje)
+
+    @app.errorhandler(AlmacenOcupado)
+    def _ocupado(exc: AlmacenOcupado):
+        respuesta, estado = _error(
+            503, "ocupado", "El servicio está ocupado; intente nuevamente en unos segundos."
+        )
+        respuesta.headers["Retry-After"] = "2"
+        return respuesta, estado
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

@@ -52,6 +52,7 @@ def correr_worker(
             despachador.claves,
             despachador,
             prefetch=ajustes.prefetch,
+            hilos=ajustes.hilos_consumo,
             disponible=lambda: almacen.responde(db),
         )
         tareas["consumidor"] = consumidor.correr

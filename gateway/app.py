@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from comun.almacen import conectar, esperar, responde
+from comun.almacen import esperar, responde
 from comun.errores import traducir_errores
 from comun.logs import configurar_logs
 from comun.metricas import Metricas
@@ -35,7 +35,7 @@ API = "/api/v1"
 def crear_app(ajustes: AjustesGateway | None = None) -> FastAPI:
     ajustes = ajustes or AjustesGateway()
     configurar_logs(SERVICIO, ajustes.log_level)
-    db = conectar(ajustes.mongo_url, ajustes.base_de_datos(SERVICIO))
+    db = ajustes.almacen(SERVICIO)
     esperar(db)
     metricas = Metricas(SERVICIO)
     urls = {

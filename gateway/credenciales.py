@@ -79,7 +79,6 @@ class Verificador:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from comun.almacen import conectar
     from gateway.ajustes import AjustesGateway
 
     parser = argparse.ArgumentParser(prog="python -m gateway.credenciales")
@@ -93,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("prefijo")
     args = parser.parse_args(argv)
     ajustes = AjustesGateway()
-    db = conectar(ajustes.mongo_url, ajustes.base_de_datos("gateway"))
+    db = ajustes.almacen("gateway")
     if args.orden == "crear":
         try:
             clave = crear(db, args.rol, args.nombre, args.entidad, args.unidad)

@@ -61,6 +61,7 @@ class Servicios:
         quien: Credencial,
         json: Any = None,
         params: dict | None = None,
+        idempotencia: str | None = None,
     ) -> JSONResponse:
         cabeceras = {
             "X-Token-Interno": self.token,
@@ -69,6 +70,8 @@ class Servicios:
             "X-Entidad": quien.entidad or "",
             "X-Unidad": quien.unidad or "",
         }
+        if idempotencia:
+            cabeceras["Idempotency-Key"] = idempotencia
         try:
             r = await self.cliente.request(
                 metodo, self.urls[servicio] + ruta, json=json, params=params, headers=cabeceras
@@ -93,4 +96,15 @@ Quien = Annotated[Credencial, Depends(quien_llama)]
 # A código in a path: checked here so nothing else travels into an internal URL.
 Codigo = Annotated[str, Path(pattern=r"^R(-[2-9A-Z]{4}){3}$", description="Código del reclamo")]
 Internos = Annotated[Servicios, Depends(servicios)]
+# Safe retries of POSTs that create or change something (comun.idempotencia keeps the responses).
+ClaveIdempotencia = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=r"^[\x21-\x7e]{1,200}$",
+        description="Clave única por operación (p. ej. un UUID). Si no recibió respuesta, "
+        "reintente con la misma clave y el mismo cuerpo: obtendrá la primera respuesta y la "
+        "operación no se repite (24 horas). La misma clave con otro cuerpo da 422.",
+    ),
+]
 RequestId = Annotated[str | None, Header(alias="X-Request-Id", include_in_schema=False)]

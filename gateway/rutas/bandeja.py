@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from gateway.credenciales import Credencial
-from gateway.dependencias import Codigo, Internos, requiere
+from gateway.dependencias import ClaveIdempotencia, Codigo, Internos, requiere
 from gateway.modelos import Error
 from servicios.derivacion.schemas import EntradaBandeja, Respuesta
 
@@ -45,9 +45,20 @@ async def ver(codigo: Codigo, request: Request, quien: Personal, internos: Inter
     responses=NO_EXISTE,
     summary="Marcar el reclamo en atención",
 )
-async def atender(codigo: Codigo, request: Request, quien: SoloEntidad, internos: Internos):
+async def atender(
+    codigo: Codigo,
+    request: Request,
+    quien: SoloEntidad,
+    internos: Internos,
+    idempotencia: ClaveIdempotencia = None,
+):
     return await internos.llamar(
-        request, "derivacion", "POST", f"/bandeja/{codigo}/atencion", quien
+        request,
+        "derivacion",
+        "POST",
+        f"/bandeja/{codigo}/atencion",
+        quien,
+        idempotencia=idempotencia,
     )
 
 
@@ -58,7 +69,12 @@ async def atender(codigo: Codigo, request: Request, quien: SoloEntidad, internos
     summary="Responder el reclamo",
 )
 async def responder(
-    codigo: Codigo, respuesta: Respuesta, request: Request, quien: SoloEntidad, internos: Internos
+    codigo: Codigo,
+    respuesta: Respuesta,
+    request: Request,
+    quien: SoloEntidad,
+    internos: Internos,
+    idempotencia: ClaveIdempotencia = None,
 ):
     return await internos.llamar(
         request,
@@ -67,4 +83,5 @@ async def responder(
         f"/bandeja/{codigo}/respuesta",
         quien,
         respuesta.model_dump(),
+        idempotencia=idempotencia,
     )

@@ -6,7 +6,7 @@ import math
 
 from fastapi import APIRouter, HTTPException, Request
 
-from gateway.dependencias import Internos, Quien
+from gateway.dependencias import ClaveIdempotencia, Internos, Quien
 from gateway.limites import Ventana
 from gateway.modelos import Error, Seguimiento
 from servicios.registro.schemas import ConsultaSeguimiento, HojaReclamacion, ReclamoRegistrado
@@ -21,11 +21,23 @@ router = APIRouter(tags=["Reclamos (ciudadano)"])
     responses={422: {"model": Error}, 429: {"model": Error}},
     summary="Registrar un reclamo (hoja de reclamación)",
 )
-async def registrar(hoja: HojaReclamacion, request: Request, quien: Quien, internos: Internos):
+async def registrar(
+    hoja: HojaReclamacion,
+    request: Request,
+    quien: Quien,
+    internos: Internos,
+    idempotencia: ClaveIdempotencia = None,
+):
     if quien.rol == "ciudadano":  # entity staff typing in presencial reclamos are not limited
         limitar(request.app.state.limites.reclamos, _cliente(request))
     return await internos.llamar(
-        request, "registro", "POST", "/reclamos", quien, hoja.model_dump(mode="json")
+        request,
+        "registro",
+        "POST",
+        "/reclamos",
+        quien,
+        hoja.model_dump(mode="json"),
+        idempotencia=idempotencia,
     )
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from flask import Flask, request
 
+from comun import idempotencia
 from comun.almacen import en_transaccion
 from comun.errores import ErrorDeDominio
 from comun.eventos import (
@@ -117,6 +118,9 @@ def crear_app() -> Flask:
         return doc
 
     def _transicion(doc: dict, nuevo: str, tipo: str, datos, cambios: dict):
+        reintento = idempotencia.de_la_solicitud(db)
+        if reintento and (previa := reintento.previa()):
+            return previa
         actual = doc["estado"]
         if not puede_pasar(actual, nuevo):
             raise ErrorDeDominio(
@@ -125,13 +129,15 @@ def crear_app() -> Flask:
                 f"Un reclamo en estado {actual} no puede pasar a {nuevo}.",
             )
         evento = evento_de_la_solicitud(tipo, datos, SERVICIO, codigo=doc["_id"])
+        cambios = {"estado": nuevo, f"{nuevo}_en": evento.ocurrido_en, **cambios}
+        respuesta = _entrada({**doc, **cambios})
 
         def aplicar(s):
+            if reintento:  # first: a concurrent retry of this very request finds the key taken
+                reintento.guardar(s, respuesta, 200)
             # The state in the filter makes concurrent transitions fail instead of both winning.
             hecho = db.bandeja.update_one(
-                {"_id": doc["_id"], "estado": actual},
-                {"$set": {"estado": nuevo, f"{nuevo}_en": evento.ocurrido_en, **cambios}},
-                session=s,
+                {"_id": doc["_id"], "estado": actual}, {"$set": cambios}, session=s
             )
             if hecho.modified_count != 1:
                 raise ErrorDeDominio(
@@ -139,8 +145,11 @@ def crear_app() -> Flask:
                 )
             encolar(db, [evento], s)
 
-        en_transaccion(db, aplicar)
-        return _entrada(db.bandeja.find_one({"_id": doc["_id"]}))
+        try:
+            en_transaccion(db, aplicar)
+        except idempotencia.YaRegistrada:
+            return reintento.previa()  # type: ignore[union-attr]
+        return respuesta
 
     return app
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pymongo.database import Database
 
+from comun.almacen import asegurar_colecciones
 from servicios.encuestas.schemas import Impulsor
 
 
 def preparar(db: Database) -> None:
+    asegurar_colecciones(db, "encuestas")
     db.encuestas.create_index("token", unique=True)
     db.encuestas.create_index([("entidad_id", 1), ("estado", 1)])
 

@@ -2,10 +2,15 @@
 
 Several workers may run: each claims a delivery by pushing its next attempt forward before
 sending, so two workers do not mail the same message at the same time.
+
+Mail is delivered at least once. A repeat needs a crash between one SMTP send and its record: a
+stop finishes and records the mail in hand before leaving, and every mail of a delivery carries
+the same Message-ID, so a receiving system can drop a repeat.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import smtplib
 import threading
@@ -19,6 +24,7 @@ from comun.outbox import encolar
 from servicios.notificaciones.dependencias import Correo
 
 log = logging.getLogger(__name__)
+DOMINIO = "reclamos.gob.pe"
 RECLAMO = timedelta(minutes=2)  # how long a claim lasts if the worker dies while sending
 
 
@@ -31,10 +37,10 @@ class Cartero:
 
     def correr(self, parar: threading.Event) -> None:
         while not parar.is_set():
-            if self.una_vuelta() == 0:
+            if self.una_vuelta(parar) == 0:
                 parar.wait(self.pausa)
 
-    def una_vuelta(self) -> int:
+    def una_vuelta(self, parar: threading.Event | None = None) -> int:
         pendientes = (
             self.db.entregas.find(
                 {"estado": "pendiente", "proximo_intento": {"$lte": datetime.now(UTC)}}
@@ -44,6 +50,8 @@ class Cartero:
         )
         hechas = 0
         for entrega in list(pendientes):
+            if parar is not None and parar.is_set():
+                break  # stopping: the mail in hand was sent and recorded; leave the rest
             tomada = self.db.entregas.update_one(
                 {
                     "_id": entrega["_id"],
@@ -56,7 +64,9 @@ class Cartero:
             if tomada.modified_count != 1:
                 continue  # another worker took it
             try:
-                prueba = self.correo.enviar(entrega["para"], entrega["asunto"], entrega["cuerpo"])
+                prueba = self.correo.enviar(
+                    entrega["para"], entrega["asunto"], entrega["cuerpo"], id_de_mensaje(entrega)
+                )
             except (smtplib.SMTPException, OSError) as exc:
                 self._fallo(entrega, exc)
             else:
@@ -110,3 +120,9 @@ class Cartero:
         log.info(
             "entrega %s", estado, extra={"entrega": entrega["_id"], "codigo": entrega["codigo"]}
         )
+
+
+def id_de_mensaje(entrega: dict) -> str:
+    """The same Message-ID for every send of one delivery (a retry after a crash included); a
+    hash, so the código in the delivery's key does not travel in mail headers."""
+    return f"<{hashlib.sha256(entrega['_id'].encode()).hexdigest()[:32]}@{DOMINIO}>"

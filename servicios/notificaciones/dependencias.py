@@ -6,15 +6,16 @@ import smtplib
 import ssl
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import make_msgid
 
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
+from comun.almacen import asegurar_colecciones
 from servicios.notificaciones.ajustes import AjustesNotificaciones
 
 
 def preparar(db: Database) -> None:
+    asegurar_colecciones(db, "entregas", "reclamos", "entidades")
     db.entregas.create_index([("estado", 1), ("proximo_intento", 1)])
     db.entregas.create_index("codigo")
 
@@ -56,13 +57,13 @@ class Correo:
     def __init__(self, ajustes: AjustesNotificaciones) -> None:
         self.ajustes = ajustes
 
-    def enviar(self, para: str, asunto: str, cuerpo: str) -> str:
+    def enviar(self, para: str, asunto: str, cuerpo: str, id_mensaje: str) -> str:
         a = self.ajustes
         mensaje = EmailMessage()
         mensaje["From"] = a.smtp_remitente
         mensaje["To"] = para
         mensaje["Subject"] = asunto
-        mensaje["Message-ID"] = make_msgid(domain="reclamos.gob.pe")
+        mensaje["Message-ID"] = id_mensaje
         mensaje.set_content(cuerpo)
         with smtplib.SMTP(a.smtp_host, a.smtp_puerto, timeout=15) as smtp:
             if a.smtp_starttls:

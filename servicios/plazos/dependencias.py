@@ -7,10 +7,12 @@ from datetime import date
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
+from comun.almacen import asegurar_colecciones
 from servicios.plazos.dominio import Calendario
 
 
 def preparar(db: Database) -> None:
+    asegurar_colecciones(db, "plazos", "dias_no_laborables")
     db.plazos.create_index([("estado", 1), ("vence_en", 1)])
 
 

@@ -8,8 +8,11 @@ from pymongo import ASCENDING
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
+from comun.almacen import asegurar_colecciones
+
 
 def preparar(db: Database) -> None:
+    asegurar_colecciones(db, "reclamos", "entidades", "seguimiento")
     db.seguimiento.create_index([("codigo", ASCENDING), ("fecha", ASCENDING)])
 
 

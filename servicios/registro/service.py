@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from flask import Flask
 from pymongo.errors import DuplicateKeyError
 
+from comun import idempotencia
 from comun.almacen import en_transaccion
 from comun.errores import ErrorDeDominio
 from comun.eventos import Contacto
@@ -40,6 +41,9 @@ def crear_app() -> Flask:
             quien.rol != "entidad" or quien.entidad != hoja.entidad_id
         ):
             raise ErrorDeDominio(403, "prohibido", "El canal presencial es solo para la entidad.")
+        reintento = idempotencia.de_la_solicitud(db)
+        if reintento and (previa := reintento.previa()):
+            return previa
         entidad = db.entidades.find_one({"_id": hoja.entidad_id}, {"nombre": 1})
         if entidad is None:
             return {
@@ -50,24 +54,33 @@ def crear_app() -> Flask:
         ahora = datetime.now(UTC)
         for _ in range(3):  # a clash of 58-bit random códigos is improbable, not impossible
             codigo = nuevo_codigo()
+            respuesta = ReclamoRegistrado(
+                codigo=codigo,
+                registrado_en=ahora,
+                mensaje=(
+                    f"Su reclamo ante {entidad['nombre']} fue registrado con el código {codigo}. "
+                    "Consérvelo: con él y su número de documento puede seguir su atención."
+                ),
+            ).model_dump(mode="json")
             try:
-                _guardar(hoja, codigo, ahora)
+                _guardar(hoja, codigo, ahora, respuesta, reintento)
                 break
             except DuplicateKeyError:
                 continue
+            except idempotencia.YaRegistrada:
+                # The same request, retried while the first was still being written.
+                return reintento.previa()  # type: ignore[union-attr]
         else:
             raise RuntimeError("no se pudo generar un código único")
-        respuesta = ReclamoRegistrado(
-            codigo=codigo,
-            registrado_en=ahora,
-            mensaje=(
-                f"Su reclamo ante {entidad['nombre']} fue registrado con el código {codigo}. "
-                "Consérvelo: con él y su número de documento puede seguir su atención."
-            ),
-        )
-        return respuesta.model_dump(mode="json"), 201
+        return respuesta, 201
 
-    def _guardar(hoja: HojaReclamacion, codigo: str, ahora: datetime) -> None:
+    def _guardar(
+        hoja: HojaReclamacion,
+        codigo: str,
+        ahora: datetime,
+        respuesta: dict,
+        reintento: idempotencia.Solicitud | None,
+    ) -> None:
         c = hoja.ciudadano
         datos = DatosRegistrado(
             entidad_id=hoja.entidad_id,
@@ -93,6 +106,8 @@ def crear_app() -> Flask:
         )
 
         def escribir(s):
+            if reintento:  # first: a concurrent retry of this very request finds the key taken
+                reintento.guardar(s, respuesta, 201)
             db.reclamos.insert_one(
                 {
                     "_id": codigo,

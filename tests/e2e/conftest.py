@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
@@ -13,27 +12,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from herramientas.local import Plataforma, Puertos
-from tests.conftest import NombreBus, _borrar_topologia
+from herramientas.local import Plataforma
+from tests.plataforma import plataforma_de_prueba
 
 
 @pytest.fixture(scope="session")
 def plataforma(amqp_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plataforma]:
-    carpeta = tmp_path_factory.mktemp("plataforma")
-    bus = NombreBus(f"e2e-{uuid.uuid4().hex[:8]}")
-    p = Plataforma(carpeta=carpeta, puertos=Puertos.libres(), amqp_url=amqp_url, bus_nombre=bus)
-    registro = carpeta / "plataforma.log"
-    with registro.open("wb") as salida:
-        try:
-            p.iniciar(salida)
-            p.esperar_salud(180)
-            p.claves = p.sembrar()
-        except Exception:
-            p.detener()
-            pytest.fail(f"la plataforma no arrancó:\n{registro.read_text()[-4000:]}", pytrace=False)
+    with plataforma_de_prueba(amqp_url, tmp_path_factory.mktemp("plataforma"), "e2e") as p:
         yield p
-        p.detener()
-    _borrar_topologia(amqp_url, bus)
 
 
 @pytest.fixture(scope="session")

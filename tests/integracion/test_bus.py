@@ -98,12 +98,6 @@ def corriendo(consumidor: Consumidor) -> Iterator[threading.Event]:
 
 
 @pytest.fixture
-def topo(bus_nombre) -> Topologia:
-    # Short retry delay: the tests wait for retries, they do not measure them.
-    return Topologia(bus_nombre, retraso_reintento_ms=200)
-
-
-@pytest.fixture
 def canal(amqp_url: str):
     conexion = pika.BlockingConnection(pika.URLParameters(amqp_url))
     yield conexion.channel()
@@ -522,7 +516,9 @@ def test_eventos_fuera_de_orden_dejan_la_proyeccion_correcta(
     publicador.publicar(segundo)  # the later event arrives first
     publicador.publicar(primero)
 
-    with corriendo(Consumidor(amqp_url, topo, servicio, despachador.claves, despachador)):
+    # One handler thread, so the broker's delivery order is the handling order this test is about.
+    consumidor = Consumidor(amqp_url, topo, servicio, despachador.claves, despachador, hilos=1)
+    with corriendo(consumidor):
         esperar(lambda: db.procesados.count_documents({}) == 2, "ambos eventos se aplican")
 
     assert orden == ["reclamo.cerrado", "reclamo.derivado"]
@@ -544,3 +540,16 @@ def test_un_solo_relay_publica_a_la_vez_y_otro_toma_el_turno_al_vencer(
     # The holder dies (stops renewing): once its lease expires, another worker takes over.
     esperar(otro.tengo_el_turno, "el turno pasa al otro relay", plazo=5)
     assert uno.tengo_el_turno() is False
+
+
+def test_un_relay_que_se_detiene_suelta_el_turno_en_el_acto(publicador, metricas, db: Database):
+    uno = Relay(db, publicador, metricas, turno=60.0)
+    otro = Relay(db, publicador, metricas, turno=60.0)
+    parar = threading.Event()
+    parar.set()  # a stop right after taking the turn
+    assert uno.tengo_el_turno() is True
+    assert otro.tengo_el_turno() is False
+
+    uno.correr(parar)
+
+    assert otro.tengo_el_turno() is True  # at once, not after the 60 s lease

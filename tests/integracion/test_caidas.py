@@ -23,14 +23,15 @@ pytestmark = [pytest.mark.integracion, pytest.mark.timeout(120)]
 
 
 def _arrancar_almacen(puerto: int, datos: Path) -> subprocess.Popen:
+    # The launcher's durable store (sync on commit): what a kill -9 in production meets.
     proceso = subprocess.Popen(
         [
-            str(Path(sys.executable).parent / "secantusd-py"),
-            "--host",
-            "127.0.0.1",
+            sys.executable,
+            "-m",
+            "herramientas.almacen",
             "--port",
             str(puerto),
-            "--storage-path",
+            "--datos",
             str(datos),
         ],
         stdout=subprocess.DEVNULL,

@@ -3,7 +3,10 @@ that is down costs a retry, never the message; once sent, the proof is kept and 
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
+from email import policy
+from email.parser import BytesParser
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -60,3 +63,72 @@ def test_reintenta_si_el_servidor_de_correo_no_responde_y_guarda_la_prueba(db, t
     [evento] = list(db.outbox.find())
     assert evento["evento"]["tipo"] == "notificacion.enviada"
     assert "maria" not in str(evento["evento"])  # events carry a role, not the address
+
+
+def _entregas(db, n: int) -> list[str]:
+    dependencias.preparar(db)
+    claves = [f"R-2222-3333-444{i}:acuse" for i in range(n)]
+    with db.client.start_session() as s:
+        for clave in claves:
+            codigo = clave.split(":")[0]
+            dependencias.encolar_entrega(
+                db, s, clave, codigo, "acuse", "ciudadano", "ana@prueba.pe", (codigo, "Acuse")
+            )
+    return claves
+
+
+@pytest.fixture
+def buzon(tmp_path):
+    puerto = _puerto_libre()
+    controlador = Controller(Buzon(tmp_path / "correo"), hostname="127.0.0.1", port=puerto)
+    controlador.start()
+    yield puerto, tmp_path / "correo"
+    controlador.stop()
+
+
+class _MuereTrasEnviar(dependencias.Correo):
+    """The worker is killed right after the SMTP send, before recording it."""
+
+    def enviar(self, *args) -> str:
+        super().enviar(*args)
+        raise SystemExit("kill -9")
+
+
+def test_un_correo_repetido_tras_una_caida_lleva_el_mismo_message_id(db, buzon):
+    puerto, carpeta = buzon
+    ajustes = AjustesNotificaciones(token_interno="x" * 32, smtp_puerto=puerto)
+    [clave] = _entregas(db, 1)
+    with pytest.raises(SystemExit):
+        Cartero(db, _MuereTrasEnviar(ajustes), max_intentos=3).una_vuelta()
+    # The claim of the dead worker expires; another worker sends it again.
+    db.entregas.update_one({"_id": clave}, {"$set": {"proximo_intento": datetime.now(UTC)}})
+    assert Cartero(db, dependencias.Correo(ajustes), max_intentos=3).una_vuelta() == 1
+
+    ids = [
+        BytesParser(policy=policy.default).parsebytes(f.read_bytes())["Message-ID"]
+        for f in sorted(carpeta.glob("*.eml"))
+    ]
+    assert len(ids) == 2 and ids[0] == ids[1]
+    assert db.entregas.find_one({"_id": clave})["message_id"] == ids[0]
+    assert "R-2222" not in ids[0]  # the código stays out of mail headers
+
+
+def test_al_detenerse_termina_y_registra_el_correo_en_curso_y_deja_el_resto(db, buzon):
+    puerto, carpeta = buzon
+    ajustes = AjustesNotificaciones(token_interno="x" * 32, smtp_puerto=puerto)
+    claves = _entregas(db, 3)
+    parar = threading.Event()
+
+    class _PideDetenerse(dependencias.Correo):
+        def enviar(self, *args) -> str:
+            parar.set()  # SIGTERM arrives while this mail is being sent
+            return super().enviar(*args)
+
+    assert Cartero(db, _PideDetenerse(ajustes), max_intentos=3).una_vuelta(parar) == 1
+
+    estados = {e["_id"]: (e["estado"], e["intentos"]) for e in db.entregas.find()}
+    assert sorted(estados.values()) == [("enviada", 1), ("pendiente", 0), ("pendiente", 0)]
+    assert len(list(carpeta.glob("*.eml"))) == 1
+    pendientes = [c for c in claves if estados[c][0] == "pendiente"]
+    for clave in pendientes:  # not claimed: another worker may send them at once
+        assert db.entregas.find_one({"_id": clave})["proximo_intento"] <= datetime.now(UTC)
