@@ -39,6 +39,9 @@ class Ajustes(BaseSettings):
     # Attempts of a failing handler before its message is parked, and the wait between them.
     limite_intentos: int = 5
     retraso_reintento_ms: int = 5000
+    # Seconds between two passes of a worker's periodic sweep (deadlines, surveys): each pass
+    # queries only what is due, through an index.
+    barrido_intervalo_s: float = 30.0
 
     def topologia(self) -> Topologia:
         return Topologia(self.bus_nombre, self.limite_intentos, self.retraso_reintento_ms)

@@ -8,10 +8,12 @@ service. Events are named by what happened, in the past tense.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
+
+from comun import reloj
 
 VERSION = 1
 
@@ -64,7 +66,7 @@ def nuevo_evento(
     return Evento(
         id=str(uuid.uuid4()),
         tipo=tipo,
-        ocurrido_en=ocurrido_en or datetime.now(UTC),
+        ocurrido_en=ocurrido_en or reloj.ahora(),
         fuente=fuente,
         codigo=codigo,
         correlacion=correlacion,
@@ -93,6 +95,7 @@ def leer_evento(cuerpo: bytes) -> tuple[Evento, Datos]:
 # --- catalogue (owned by derivacion) -------------------------------------------------------------
 
 Identificador = Annotated[str, Field(pattern=r"^[a-z0-9-]{2,40}$")]
+NivelGobierno = Literal["nacional", "regional", "local"]
 
 
 class Responsable(BaseModel):
@@ -105,7 +108,12 @@ class Unidad(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     id: Identificador
     nombre: str = Field(min_length=1, max_length=200)
-    responsable: Responsable
+    responsable: Responsable = Field(description="Responsable titular de la unidad")
+    alterno: Responsable | None = Field(default=None, description="Responsable alterno")
+
+    def responsables(self) -> list[Responsable]:
+        """Everyone who must hear about the unit's reclamos: titular, then alterno."""
+        return [self.responsable, *([self.alterno] if self.alterno else [])]
 
 
 class Regla(BaseModel):
@@ -122,7 +130,8 @@ class Entidad(BaseModel):
     id: Identificador
     nombre: str = Field(min_length=2, max_length=200)
     tipo: str = Field(description="ministerio, municipalidad, consulado, organismo...")
-    pais: str = Field(default="PE", pattern=r"^[A-Z]{2}$")
+    nivel: NivelGobierno = Field(default="nacional", description="Nivel de gobierno")
+    pais: str = Field(default="PE", pattern=r"^[A-Z]{2}$", description="País (consulados)")
     unidades: list[Unidad] = Field(min_length=1)
     reglas: list[Regla] = []
     unidad_por_defecto: Identificador
@@ -165,6 +174,63 @@ class ReclamoDerivado(Datos):
     unidad_id: str
     unidad_nombre: str
     por_regla: bool
+    motivo: str | None = None  # the reclamo's motivo, for the responsables' mail
+
+
+class ReclamoReasignado(Datos):
+    """Moved to another unit of the same entity; the old unit no longer sees it."""
+
+    entidad_id: str
+    unidad_anterior_id: str
+    unidad_id: str
+    unidad_nombre: str
+    razon: str
+
+
+class ReclamoObservado(Datos):
+    """The entity asks the citizen for missing data (observación)."""
+
+    entidad_id: str
+    unidad_id: str
+    observacion: str  # what is missing, in words
+
+
+class Adjunto(BaseModel):
+    """Metadata of a file the citizen attaches (the bytes are stored elsewhere)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    nombre: str = Field(min_length=1, max_length=200)
+    tipo_mime: Literal["application/pdf", "image/jpeg", "image/png"]
+    bytes: int = Field(ge=1, le=20 * 1024 * 1024)
+
+
+class ReclamoSubsanado(Datos):
+    """The citizen answered an observación (published by registro)."""
+
+    entidad_id: str
+    texto: str
+    adjuntos: list[Adjunto] = []
+
+
+class ReclamoArchivado(Datos):
+    entidad_id: str
+    razon: str  # "subsanacion_vencida"
+
+
+class ReclamoTrasladado(Datos):
+    """Sent to the competent entity; a reclamo.derivado at the new entity follows."""
+
+    entidad_anterior_id: str
+    entidad_id: str
+    entidad_nombre: str
+    razon: str
+
+
+class ReclamoDesistido(Datos):
+    """The citizen withdrew the reclamo before the answer (published by registro)."""
+
+    entidad_id: str
+    razon: str | None = None
 
 
 class ReclamoEnAtencion(Datos):
@@ -180,7 +246,7 @@ class ReclamoRespondido(Datos):
 
 class ReclamoCerrado(Datos):
     entidad_id: str
-    motivo: str
+    motivo: str  # "encuesta_respondida" | "encuesta_vencida"
 
 
 # --- plazos -------------------------------------------------------------------------------------
@@ -200,14 +266,59 @@ class PlazoDetenido(Datos):
     dentro_del_plazo: bool
 
 
+class PlazoRecalculado(Datos):
+    """The deadline moved: a non-working day declared or withdrawn, a pause ended, a traslado."""
+
+    entidad_id: str
+    vence_en: datetime
+    vence_antes: datetime | None = None
+    razon: Literal["calendario", "subsanacion", "traslado"]
+
+
+class SubsanacionAbierta(Datos):
+    """plazos' answer to an observación: the citizen's deadline, and whether the clock paused."""
+
+    entidad_id: str
+    observacion_id: str  # the reclamo.observado event it answers
+    subsanar_hasta: datetime
+    dias_habiles: int
+    reloj_pausado: bool
+
+
+class SubsanacionVencida(Datos):
+    entidad_id: str
+    subsanar_hasta: datetime
+
+
+class PlazoAviso(Datos):
+    """plazo.por_vencer and plazo.vencido: raised once each per reclamo."""
+
+    entidad_id: str
+    vence_en: datetime
+    dias_habiles_restantes: int  # 0 once overdue
+
+
+class Intervencion(Datos):
+    """The Secretaría de Gestión Pública intervened in an overdue reclamo."""
+
+    entidad_id: str
+    nota: str
+
+
 # --- encuestas ----------------------------------------------------------------------------------
 
 
 class EncuestaCreada(Datos):
     entidad_id: str
-    # The single-use token travels once, to notificaciones, which mails the link; encuestas keeps
+    # The single-use token travels to notificaciones, which mails the link, and to registro, which
+    # shows it in tracking (behind código + document) for citizens without email; encuestas keeps
     # only its hash.
     token: str
+    vence_en: datetime | None = None
+
+
+class EncuestaVencida(Datos):
+    entidad_id: str
 
 
 class EncuestaRespondida(Datos):
@@ -231,12 +342,25 @@ ESQUEMAS: dict[str, type[Datos]] = {
     "reclamo.registrado": ReclamoRegistrado,
     "reclamo.derivado": ReclamoDerivado,
     "reclamo.en_atencion": ReclamoEnAtencion,
+    "reclamo.reasignado": ReclamoReasignado,
+    "reclamo.observado": ReclamoObservado,
+    "reclamo.subsanado": ReclamoSubsanado,
+    "reclamo.archivado": ReclamoArchivado,
+    "reclamo.trasladado": ReclamoTrasladado,
+    "reclamo.desistido": ReclamoDesistido,
     "reclamo.respondido": ReclamoRespondido,
     "reclamo.cerrado": ReclamoCerrado,
     "plazo.calculado": PlazoCalculado,
+    "plazo.recalculado": PlazoRecalculado,
     "plazo.detenido": PlazoDetenido,
+    "plazo.subsanacion_abierta": SubsanacionAbierta,
+    "plazo.subsanacion_vencida": SubsanacionVencida,
+    "plazo.por_vencer": PlazoAviso,
+    "plazo.vencido": PlazoAviso,
+    "supervision.intervencion": Intervencion,
     "encuesta.creada": EncuestaCreada,
     "encuesta.respondida": EncuestaRespondida,
+    "encuesta.vencida": EncuestaVencida,
     "notificacion.enviada": NotificacionEntregada,
     "notificacion.fallida": NotificacionEntregada,
 }

@@ -26,7 +26,7 @@ from gateway.ajustes import AjustesGateway
 from gateway.credenciales import Verificador
 from gateway.dependencias import Servicios
 from gateway.limites import Limites, Ventana
-from gateway.rutas import bandeja, encuestas, operacion, reclamos
+from gateway.rutas import bandeja, encuestas, operacion, reclamos, supervision
 
 SERVICIO = "gateway"
 API = "/api/v1"
@@ -126,7 +126,7 @@ def crear_app(ajustes: AjustesGateway | None = None) -> FastAPI:
         )
 
     v1 = APIRouter(prefix=API)
-    for modulo in (reclamos, bandeja, encuestas, operacion):
+    for modulo in (reclamos, bandeja, encuestas, operacion, supervision):
         v1.include_router(modulo.router)
     app.include_router(v1)
 

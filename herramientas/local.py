@@ -71,6 +71,7 @@ class Puertos:
     web: int = 8100  # registro 8101, derivacion 8102, ...
     metricas: int = 9100  # workers' /metrics, same order
     almacen: int = 27100  # gateway 27100, registro 27101, ...
+    metricas_replicas: int = 9200  # 2nd worker of each service 9201..., 3rd 9211...
 
     @classmethod
     def libres(cls) -> Puertos:
@@ -80,7 +81,12 @@ class Puertos:
             # port between this check and the server binding it.
             base = 20000 + secrets.randbelow(120) * 100
             p = cls(
-                gateway=base, smtp=base + 1, web=base + 10, metricas=base + 20, almacen=base + 30
+                gateway=base,
+                smtp=base + 1,
+                web=base + 10,
+                metricas=base + 20,
+                almacen=base + 30,
+                metricas_replicas=base + 40,
             )
             if all(_libre(x) for x in p.todos()):
                 return p
@@ -94,6 +100,7 @@ class Puertos:
             *(self.web + i for i in range(n)),
             *(self.metricas + i for i in range(n)),
             *(self.almacen + i for i in range(n)),
+            *(self.metricas_replicas + i for i in range(n)),
         ]
 
 
@@ -126,6 +133,8 @@ class Plataforma:
     token_interno: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     # More settings for every process (e.g. a test run raising LIMITE_RECLAMOS_POR_HORA).
     entorno_extra: dict[str, str] = field(default_factory=dict)
+    # Worker processes per service (default 1), e.g. {"plazos": 2}.
+    workers: dict[str, int] = field(default_factory=dict)
     _supervisor: subprocess.Popen | None = field(default=None, repr=False)
     _socket: Path | None = field(default=None, repr=False)
 
@@ -193,6 +202,17 @@ class Plataforma:
                     {**almacen, "PUERTO_METRICAS": str(p.metricas + i)},
                 )
             )
+            # More workers of one service, as an operator scales it (compose --scale).
+            for n in range(2, self.workers.get(s, 1) + 1):
+                metricas = p.metricas_replicas + 10 * (n - 2) + i
+                programas.append(
+                    Programa(
+                        f"{s}-worker-{n}",
+                        "workers",
+                        [sys.executable, "-m", f"servicios.{s}.worker"],
+                        {**almacen, "PUERTO_METRICAS": str(metricas)},
+                    )
+                )
         urls = {
             f"URL_{s.upper()}": f"http://127.0.0.1:{p.web + i}"
             for i, s in enumerate(SERVICIOS, start=1)

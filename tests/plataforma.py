@@ -21,6 +21,7 @@ def plataforma_de_prueba(
     prefijo: str,
     sembrar: bool = True,
     entorno_extra: dict[str, str] | None = None,
+    workers: dict[str, int] | None = None,
 ) -> Iterator[Plataforma]:
     """Yields a healthy platform; with `sembrar`, the demo catalogue is loaded and `.claves`
     holds the demo credentials (entity id or role → key)."""
@@ -31,6 +32,7 @@ def plataforma_de_prueba(
         amqp_url=amqp_url,
         bus_nombre=bus,
         entorno_extra=entorno_extra or {},
+        workers=workers or {},
     )
     registro = carpeta / "plataforma.log"
     with registro.open("wb") as salida:

@@ -17,8 +17,28 @@ from tests.plataforma import plataforma_de_prueba
 
 
 @pytest.fixture(scope="session")
-def plataforma(amqp_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plataforma]:
-    with plataforma_de_prueba(amqp_url, tmp_path_factory.mktemp("plataforma"), "e2e") as p:
+def reloj(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The platform's domain clock (comun.reloj): `reloj.adelantar(reloj, dias=...)` makes days
+    pass for every service at once. It only moves forward, so a test that moves it must not
+    depend on what other tests' reclamos do meanwhile (they may fall due)."""
+    archivo = tmp_path_factory.mktemp("reloj") / "desfase"
+    archivo.write_text("0")
+    return archivo
+
+
+@pytest.fixture(scope="session")
+def plataforma(
+    amqp_url: str, tmp_path_factory: pytest.TempPathFactory, reloj: Path
+) -> Iterator[Plataforma]:
+    entorno = {"RELOJ_ARCHIVO": str(reloj), "BARRIDO_INTERVALO_S": "1"}
+    # Two plazos workers: each deadline warning must still be raised once.
+    with plataforma_de_prueba(
+        amqp_url,
+        tmp_path_factory.mktemp("plataforma"),
+        "e2e",
+        entorno_extra=entorno,
+        workers={"plazos": 2},
+    ) as p:
         yield p
 
 
