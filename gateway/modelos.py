@@ -1,12 +1,13 @@
-"""Models the gateway adds to the contract: the uniform error body."""
+"""Models the gateway adds to the contract: the uniform error body; it re-exports the citizen's
+views of a reclamo from registro's contract."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel
 
-from servicios.registro.schemas import Seguimiento
+from servicios.registro.schemas import Seguimiento, Tramite
 
-__all__ = ["DetalleError", "Error", "Seguimiento"]
+__all__ = ["DetalleError", "Error", "Seguimiento", "Tramite"]
 
 
 class DetalleError(BaseModel):

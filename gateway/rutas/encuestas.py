@@ -1,4 +1,5 @@
-"""Survey routes: the citizen reads and answers with the single-use token from the email."""
+"""Survey routes: the citizen reads and answers with the single-use token (from the email, or
+the link in tracking) until the survey expires."""
 
 from __future__ import annotations
 
@@ -15,7 +16,14 @@ router = APIRouter(tags=["Encuestas"])
 Token = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{20,64}$")]
 
 
-@router.get("/encuestas/{token}", response_model=Encuesta, responses={404: {"model": Error}})
+@router.get(
+    "/encuestas/{token}",
+    response_model=Encuesta,
+    responses={404: {"model": Error}},
+    summary="Ver la encuesta",
+    description="`estado`: pendiente, respondida o vencida; `vence_en`: hasta cuándo puede "
+    "responderse.",
+)
 async def ver(token: Token, request: Request, quien: Quien, internos: Internos):
     return await internos.llamar(request, "encuestas", "GET", f"/encuestas/{token}", quien)
 
@@ -24,6 +32,7 @@ async def ver(token: Token, request: Request, quien: Quien, internos: Internos):
     "/encuestas/{token}",
     responses={404: {"model": Error}, 409: {"model": Error}},
     summary="Responder la encuesta (un solo uso)",
+    description="409 `ya_respondida` si ya se respondió; 409 `encuesta_vencida` si venció.",
 )
 async def responder(
     token: Token,

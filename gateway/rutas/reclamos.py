@@ -1,15 +1,25 @@
-"""Citizen routes: file a reclamo, follow it with código + document number."""
+"""Citizen routes: file a reclamo, follow it with código + document number, and answer an
+observación (subsanación) or withdraw it (desistimiento) the same way."""
 
 from __future__ import annotations
 
 import math
 
 from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
-from gateway.dependencias import ClaveIdempotencia, Internos, Quien
+from gateway.credenciales import Credencial
+from gateway.dependencias import ClaveIdempotencia, Codigo, Internos, Quien, Servicios
 from gateway.limites import Ventana
-from gateway.modelos import Error, Seguimiento
-from servicios.registro.schemas import ConsultaSeguimiento, HojaReclamacion, ReclamoRegistrado
+from gateway.modelos import Error, Seguimiento, Tramite
+from servicios.registro.schemas import (
+    ConsultaSeguimiento,
+    Desistimiento,
+    HojaReclamacion,
+    ReclamoRegistrado,
+    Subsanacion,
+)
 
 router = APIRouter(tags=["Reclamos (ciudadano)"])
 
@@ -50,14 +60,76 @@ async def registrar(
     "registros de acceso.",
 )
 async def seguir(consulta: ConsultaSeguimiento, request: Request, quien: Quien, internos: Internos):
-    # Failed lookups of one código are limited: a código someone saw must not let them guess
-    # the document number (and so who filed it).
+    return await _con_documento(
+        request, internos, quien, consulta.codigo, "/seguimiento", consulta, None
+    )
+
+
+@router.post(
+    "/reclamos/{codigo}/subsanacion",
+    response_model=Tramite,
+    responses={404: {"model": Error}, 409: {"model": Error}, 429: {"model": Error}},
+    summary="Enviar la información que la entidad pidió (subsanación)",
+    description="Con el código y el número de documento (en el cuerpo), dentro del plazo para "
+    "subsanar que muestra el seguimiento. 409 si el reclamo no está observado o si el plazo "
+    "venció (`plazo_vencido`).",
+)
+async def subsanar(
+    codigo: Codigo,
+    solicitud: Subsanacion,
+    request: Request,
+    quien: Quien,
+    internos: Internos,
+    idempotencia: ClaveIdempotencia = None,
+):
+    ruta = f"/reclamos/{codigo}/subsanacion"
+    return await _con_documento(request, internos, quien, codigo, ruta, solicitud, idempotencia)
+
+
+@router.post(
+    "/reclamos/{codigo}/desistimiento",
+    response_model=Tramite,
+    responses={404: {"model": Error}, 409: {"model": Error}, 429: {"model": Error}},
+    summary="Desistir del reclamo",
+    description="Con el código y el número de documento (en el cuerpo), en cualquier momento "
+    "antes de la respuesta de la entidad. 409 si ya fue respondido, cerrado, archivado o "
+    "desistido.",
+)
+async def desistir(
+    codigo: Codigo,
+    solicitud: Desistimiento,
+    request: Request,
+    quien: Quien,
+    internos: Internos,
+    idempotencia: ClaveIdempotencia = None,
+):
+    ruta = f"/reclamos/{codigo}/desistimiento"
+    return await _con_documento(request, internos, quien, codigo, ruta, solicitud, idempotencia)
+
+
+async def _con_documento(
+    request: Request,
+    internos: Servicios,
+    quien: Credencial,
+    codigo: str,
+    ruta: str,
+    cuerpo: BaseModel,
+    idempotencia: str | None,
+) -> JSONResponse:
+    # Failed lookups of one código are limited, whatever the route: a código someone saw must
+    # not let them guess the document number (and so who filed it).
     fallos = request.app.state.limites.fallos_seguimiento
-    clave = f"{_cliente(request)}|{consulta.codigo}"
+    clave = f"{_cliente(request)}|{codigo}"
     if espera := fallos.espera(clave):
         raise _demasiadas(espera)
     respuesta = await internos.llamar(
-        request, "registro", "POST", "/seguimiento", quien, consulta.model_dump(mode="json")
+        request,
+        "registro",
+        "POST",
+        ruta,
+        quien,
+        cuerpo.model_dump(mode="json"),
+        idempotencia=idempotencia,
     )
     if respuesta.status_code == 404:
         fallos.anotar(clave)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -41,7 +42,10 @@ class RespuestaEncuesta(BaseModel):
 class Encuesta(BaseModel):
     codigo: str
     entidad_id: str
-    estado: str
+    estado: str = Field(description="pendiente, respondida o vencida")
+    vence_en: datetime | None = Field(
+        default=None, description="Hasta cuándo puede responderse (UTC)"
+    )
     preguntas: dict[str, str]
 
 

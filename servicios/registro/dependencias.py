@@ -9,6 +9,13 @@ from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
 from comun.almacen import asegurar_colecciones
+from servicios.registro.dominio import TERMINALES
+
+# registro writes these itself when the citizen asks; derivacion, which owns the state machine,
+# may have ended the reclamo meanwhile and then ignores them.
+PROVISIONALES = ("subsanado", "desistido")
+# What derivacion only emits once the reclamo is past any subsanación or desistimiento.
+DEFINITIVOS = frozenset({"respondido", "archivado", "cerrado"})
 
 
 def preparar(db: Database) -> None:
@@ -16,7 +23,7 @@ def preparar(db: Database) -> None:
     db.seguimiento.create_index([("codigo", ASCENDING), ("fecha", ASCENDING)])
 
 
-def anotar(
+def entrada(
     db: Database,
     s: ClientSession,
     evento_id: str,
@@ -31,10 +38,47 @@ def anotar(
         {"_id": evento_id, "codigo": codigo, "fecha": fecha, "estado": estado, "texto": texto},
         session=s,
     )
-    if estado is not None:
-        # Events may arrive out of order: the state is that of the latest event, not the last read.
-        db.reclamos.update_one(
-            {"_id": codigo, "estado_en": {"$lte": fecha}},
-            {"$set": {"estado": estado, "estado_en": fecha}},
-            session=s,
-        )
+
+
+def anotar(
+    db: Database,
+    s: ClientSession,
+    evento_id: str,
+    codigo: str,
+    fecha: datetime,
+    texto: str,
+    estado: str | None = None,
+    proyectado: str | None = None,
+) -> None:
+    """A timeline entry and, if the event changed the state, the state the citizen sees
+    (`proyectado` when it differs from the entry's step, as a traslado leaves it derivado)."""
+    entrada(db, s, evento_id, codigo, fecha, texto, estado)
+    if nuevo := proyectado or estado:
+        proyectar(db, s, codigo, fecha, nuevo)
+
+
+def proyectar(db: Database, s: ClientSession, codigo: str, fecha: datetime, estado: str) -> None:
+    # Events may arrive out of order: the state is that of the latest event, not the last read,
+    # and an ended reclamo stays ended.
+    condiciones: list[dict] = [
+        {"estado_en": {"$lte": fecha}, "estado": {"$nin": sorted(TERMINALES)}}
+    ]
+    if estado in DEFINITIVOS:
+        # derivacion answered, archived or closed it: it ignored registro's subsanado/desistido.
+        condiciones.append({"estado": {"$in": PROVISIONALES}})
+    db.reclamos.update_one(
+        {"_id": codigo, "$or": condiciones},
+        {"$set": {"estado": estado, "estado_en": fecha}},
+        session=s,
+    )
+
+
+def si_es_mas_reciente(
+    db: Database, s: ClientSession, codigo: str, marca: str, fecha: datetime, cambios: dict
+) -> None:
+    """Sets `cambios` only if no later event already set them (`marca` keeps that event's time)."""
+    db.reclamos.update_one(
+        {"_id": codigo, "$or": [{marca: None}, {marca: {"$lte": fecha}}]},
+        {"$set": {**cambios, marca: fecha}},
+        session=s,
+    )

@@ -58,3 +58,21 @@ def normalizar_codigo(codigo: str) -> str:
     elif len(limpio) != SIMBOLOS:
         return limpio
     return _formatear(limpio)
+
+
+# --- Lo que el ciudadano puede hacer según el estado ---------------------------------------------
+
+#: Estados en los que la vida del reclamo terminó.
+TERMINALES = frozenset({"cerrado", "archivado", "desistido"})
+#: Con la respuesta dada, el reclamo ya siguió su curso: no cabe desistir.
+NO_DESISTIBLES = frozenset({"respondido", *TERMINALES})
+
+
+def puede_subsanar(estado: str) -> bool:
+    """Solo se subsana lo que la entidad observó."""
+    return estado == "observado"
+
+
+def puede_desistir(estado: str) -> bool:
+    """El ciudadano puede desistir en cualquier momento antes de la respuesta."""
+    return estado not in NO_DESISTIBLES

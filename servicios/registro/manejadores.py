@@ -1,5 +1,8 @@
 """registro's integration-event handlers: everything that changes what the citizen sees becomes a
-timeline entry; the entity catalogue is copied locally to validate new reclamos."""
+timeline entry; the entity catalogue is copied locally to validate new reclamos.
+
+Events may arrive late, twice or out of order: the timeline is keyed by event id (one entry per
+event), the state and the deadline are applied by `ocurrido_en`, never by arrival."""
 
 from __future__ import annotations
 
@@ -8,24 +11,42 @@ from pymongo.database import Database
 
 from comun.consumo import Manejador
 from comun.eventos import (
+    EncuestaCreada,
     EntidadActualizada,
     Evento,
+    Intervencion,
     NotificacionEntregada,
+    PlazoAviso,
     PlazoCalculado,
     PlazoDetenido,
+    PlazoRecalculado,
+    ReclamoArchivado,
     ReclamoCerrado,
     ReclamoDerivado,
     ReclamoEnAtencion,
+    ReclamoObservado,
+    ReclamoReasignado,
     ReclamoRespondido,
+    ReclamoTrasladado,
+    SubsanacionAbierta,
 )
 from comun.tiempo import dia_en_lima
-from servicios.registro.dependencias import anotar
+from servicios.registro.dependencias import anotar, si_es_mas_reciente
 
 SERVICIO = "registro"
 AVISOS = {
     "acuse": "la constancia de registro",
     "respuesta": "la respuesta de la entidad",
     "encuesta": "la encuesta de satisfacción",
+    "observacion": "el pedido de información de la entidad",
+    "archivado": "el aviso de archivo de su reclamo",
+    "trasladado": "el aviso de traslado de su reclamo",
+    "nuevo_plazo": "el aviso de su nuevo plazo de respuesta",
+}
+RAZONES_NUEVO_PLAZO = {
+    "calendario": "se declaró o se retiró un día no laborable",
+    "subsanacion": "el plazo se reanudó al recibirse su subsanación",
+    "traslado": "el plazo se reinició con el traslado a la entidad competente",
 }
 
 
@@ -41,38 +62,106 @@ def manejadores(db: Database) -> dict[str, Manejador]:
             session=s,
         )
 
+    def nota(evento: Evento, s: ClientSession, texto: str, estado: str | None = None, **kw):
+        anotar(db, s, evento.id, evento.codigo, evento.ocurrido_en, texto, estado, **kw)
+
     def derivado(evento: Evento, datos: ReclamoDerivado, s: ClientSession) -> None:
-        texto = f"Su reclamo fue derivado a: {datos.unidad_nombre}."
-        anotar(db, s, evento.id, evento.codigo, evento.ocurrido_en, texto, "derivado")
+        nota(evento, s, f"Su reclamo fue derivado a: {datos.unidad_nombre}.", "derivado")
+
+    def reasignado(evento: Evento, datos: ReclamoReasignado, s: ClientSession) -> None:
+        # The reason is the entity's internal matter; the citizen learns who attends it now.
+        nota(evento, s, f"Su reclamo fue reasignado a: {datos.unidad_nombre}.", "derivado")
+
+    def trasladado(evento: Evento, datos: ReclamoTrasladado, s: ClientSession) -> None:
+        # Tracking shows the entity that has it now; a later traslado may arrive first.
+        nueva = {"entidad_id": datos.entidad_id, "entidad_nombre": datos.entidad_nombre}
+        si_es_mas_reciente(db, s, evento.codigo, "entidad_en", evento.ocurrido_en, nueva)
+        texto = (
+            f"Su reclamo fue trasladado a {datos.entidad_nombre}, la entidad competente para "
+            f"atenderlo. Motivo: {datos.razon}"
+        )
+        # A step of its own in the timeline; the reclamo is derivado at the new entity.
+        nota(evento, s, texto, "trasladado", proyectado="derivado")
 
     def en_atencion(evento: Evento, datos: ReclamoEnAtencion, s: ClientSession) -> None:
-        texto = "La entidad está atendiendo su reclamo."
-        anotar(db, s, evento.id, evento.codigo, evento.ocurrido_en, texto, "en_atencion")
+        nota(evento, s, "La entidad está atendiendo su reclamo.", "en_atencion")
+
+    def observado(evento: Evento, datos: ReclamoObservado, s: ClientSession) -> None:
+        pedido = {"id": evento.id, "texto": datos.observacion}
+        si_es_mas_reciente(
+            db, s, evento.codigo, "observacion_en", evento.ocurrido_en, {"observacion": pedido}
+        )
+        texto = f"La entidad necesita más información para atender su reclamo: {datos.observacion}"
+        nota(evento, s, texto, "observado")
+
+    def subsanacion_abierta(evento: Evento, datos: SubsanacionAbierta, s: ClientSession) -> None:
+        # Tied to its observación by id: it may arrive before the observado it answers.
+        plazo = {
+            "observacion_id": datos.observacion_id,
+            "hasta": datos.subsanar_hasta,
+            "reloj_pausado": datos.reloj_pausado,
+        }
+        si_es_mas_reciente(
+            db, s, evento.codigo, "subsanacion_en", evento.ocurrido_en, {"subsanacion": plazo}
+        )
+        texto = f"Tiene hasta el {dia_en_lima(datos.subsanar_hasta)} para subsanar su reclamo."
+        if datos.reloj_pausado:
+            texto += " Mientras tanto, el plazo de respuesta de la entidad queda suspendido."
+        else:
+            texto += " El plazo de respuesta de la entidad sigue corriendo."
+        nota(evento, s, texto)
+
+    def archivado(evento: Evento, datos: ReclamoArchivado, s: ClientSession) -> None:
+        if datos.razon == "subsanacion_vencida":
+            texto = (
+                "Su reclamo fue archivado porque no recibimos la información solicitada dentro "
+                "del plazo; puede presentar un nuevo reclamo."
+            )
+        else:
+            texto = "Su reclamo fue archivado; puede presentar un nuevo reclamo."
+        nota(evento, s, texto, "archivado")
 
     def respondido(evento: Evento, datos: ReclamoRespondido, s: ClientSession) -> None:
         texto = "La entidad respondió su reclamo; la respuesta se le envió por el medio elegido."
-        anotar(db, s, evento.id, evento.codigo, evento.ocurrido_en, texto, "respondido")
+        nota(evento, s, texto, "respondido")
 
     def cerrado(evento: Evento, datos: ReclamoCerrado, s: ClientSession) -> None:
-        anotar(db, s, evento.id, evento.codigo, evento.ocurrido_en, "Reclamo cerrado.", "cerrado")
+        nota(evento, s, "Reclamo cerrado.", "cerrado")
 
     def plazo_calculado(evento: Evento, datos: PlazoCalculado, s: ClientSession) -> None:
         db.reclamos.update_one(
             {"_id": evento.codigo},
-            {
-                "$set": {
-                    "vence_en": datos.vence_en,
-                    "fecha_recepcion": datos.fecha_recepcion.isoformat(),
-                }
-            },
+            {"$set": {"fecha_recepcion": datos.fecha_recepcion.isoformat()}},
             session=s,
+        )
+        # A recalculation that arrived first is the newer deadline.
+        si_es_mas_reciente(
+            db, s, evento.codigo, "vence_en_de", evento.ocurrido_en, {"vence_en": datos.vence_en}
         )
         vence = dia_en_lima(datos.vence_en)
         texto = (
             f"Plazo de atención: {datos.dias_habiles} días hábiles, hasta el {vence} "
             f"(recibido el {datos.fecha_recepcion.strftime('%d/%m/%Y')})."
         )
-        anotar(db, s, evento.id, evento.codigo, evento.ocurrido_en, texto)
+        nota(evento, s, texto)
+
+    def plazo_recalculado(evento: Evento, datos: PlazoRecalculado, s: ClientSession) -> None:
+        si_es_mas_reciente(
+            db, s, evento.codigo, "vence_en_de", evento.ocurrido_en, {"vence_en": datos.vence_en}
+        )
+        texto = (
+            f"Nuevo plazo de respuesta: hasta el {dia_en_lima(datos.vence_en)} "
+            f"({RAZONES_NUEVO_PLAZO[datos.razon]})."
+        )
+        nota(evento, s, texto)
+
+    def plazo_vencido(evento: Evento, datos: PlazoAviso, s: ClientSession) -> None:
+        db.reclamos.update_one({"_id": evento.codigo}, {"$set": {"vencido": True}}, session=s)
+        texto = (
+            f"El plazo de respuesta venció el {dia_en_lima(datos.vence_en)} sin que la entidad "
+            "respondiera su reclamo."
+        )
+        nota(evento, s, texto)
 
     def plazo_detenido(evento: Evento, datos: PlazoDetenido, s: ClientSession) -> None:
         db.reclamos.update_one(
@@ -87,7 +176,27 @@ def manejadores(db: Database) -> dict[str, Manejador]:
         )
         cumplio = "dentro del plazo" if datos.dentro_del_plazo else "fuera del plazo"
         texto = f"Respondido en {datos.dias_habiles_usados} días hábiles, {cumplio}."
-        anotar(db, s, evento.id, evento.codigo, evento.ocurrido_en, texto)
+        nota(evento, s, texto)
+
+    def intervencion(evento: Evento, datos: Intervencion, s: ClientSession) -> None:
+        # The note is addressed to the entity; the citizen learns that SGP stepped in.
+        texto = (
+            "La Secretaría de Gestión Pública intervino ante la entidad para que atienda su "
+            "reclamo."
+        )
+        nota(evento, s, texto)
+
+    def encuesta(evento: Evento, datos: EncuestaCreada, s: ClientSession) -> None:
+        # The link is shown in tracking (behind código + document) for citizens without email.
+        db.reclamos.update_one(
+            {"_id": evento.codigo},
+            {"$set": {"encuesta": {"token": datos.token, "vence_en": datos.vence_en}}},
+            session=s,
+        )
+        texto = "Ya puede calificar la atención de su reclamo en la encuesta de satisfacción"
+        if datos.vence_en is not None:
+            texto += f", hasta el {dia_en_lima(datos.vence_en)}"
+        nota(evento, s, texto + "; el enlace aparece en este seguimiento.")
 
     def notificado(evento: Evento, datos: NotificacionEntregada, s: ClientSession) -> None:
         if datos.destinatario != "ciudadano":
@@ -97,16 +206,25 @@ def manejadores(db: Database) -> dict[str, Manejador]:
             texto = f"Le enviamos {que} por correo electrónico."
         else:
             texto = f"No pudimos entregarle {que} por correo electrónico."
-        anotar(db, s, evento.id, evento.codigo, evento.ocurrido_en, texto)
+        nota(evento, s, texto)
 
     return {
         "catalogo.entidad_actualizada": entidad,
         "notificacion.enviada": notificado,
         "notificacion.fallida": notificado,
         "reclamo.derivado": derivado,
+        "reclamo.reasignado": reasignado,
+        "reclamo.trasladado": trasladado,
         "reclamo.en_atencion": en_atencion,
+        "reclamo.observado": observado,
+        "reclamo.archivado": archivado,
         "reclamo.respondido": respondido,
         "reclamo.cerrado": cerrado,
         "plazo.calculado": plazo_calculado,
+        "plazo.recalculado": plazo_recalculado,
+        "plazo.subsanacion_abierta": subsanacion_abierta,
+        "plazo.vencido": plazo_vencido,
         "plazo.detenido": plazo_detenido,
+        "supervision.intervencion": intervencion,
+        "encuesta.creada": encuesta,
     }

@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from comun import reloj
 from comun.errores import errores_legibles, traducir_errores
 from servicios.registro.dominio import codigo_valido, normalizar_codigo
 
@@ -131,6 +132,12 @@ def _validar_numero_documento(tipo: TipoDocumento, numero: str) -> str:
     if not (minimo <= len(numero) <= 12) or not _ALFANUMERICO.fullmatch(numero):
         raise ValueError(f"{nombre} debe tener entre {minimo} y 12 letras o dígitos")
     return numero
+
+
+def _hasta_20_mb(adjuntos: list[Adjunto]) -> list[Adjunto]:
+    if sum(a.tamano_bytes for a in adjuntos) > MAX_BYTES_ADJUNTOS:
+        raise ValueError("Los adjuntos no pueden sumar más de 20 MB")
+    return adjuntos
 
 
 # --- Modelos -------------------------------------------------------------------------------------
@@ -280,7 +287,7 @@ class HojaReclamacion(_Modelo):
             raise ValueError(
                 "La fecha y hora debe incluir la zona horaria (p. ej. 2025-03-14T10:30:00-05:00)"
             )
-        if ocurrido_en > datetime.now(UTC) + TOLERANCIA_RELOJ:
+        if ocurrido_en > reloj.ahora() + TOLERANCIA_RELOJ:
             raise ValueError("La fecha y hora de los hechos no puede ser futura")
         return ocurrido_en.astimezone(UTC)
 
@@ -306,9 +313,7 @@ class HojaReclamacion(_Modelo):
     @field_validator("adjuntos")
     @classmethod
     def _tamano_total(cls, adjuntos: list[Adjunto]) -> list[Adjunto]:
-        if sum(a.tamano_bytes for a in adjuntos) > MAX_BYTES_ADJUNTOS:
-            raise ValueError("Los adjuntos no pueden sumar más de 20 MB")
-        return adjuntos
+        return _hasta_20_mb(adjuntos)
 
 
 class ReclamoRegistrado(_Modelo):
@@ -319,16 +324,33 @@ class ReclamoRegistrado(_Modelo):
     mensaje: str = Field(description="Mensaje para el ciudadano.")
 
 
-class ConsultaSeguimiento(_Modelo):
+def _numero_de_documento(numero: str) -> str:
+    numero = numero.upper()
+    if not (6 <= len(numero) <= 12) or not _ALFANUMERICO.fullmatch(numero):
+        raise ValueError("El número de documento debe tener entre 6 y 12 letras o dígitos")
+    return numero
+
+
+class _ConDocumento(_Modelo):
+    """What only the citizen who filed the reclamo knows besides its código."""
+
+    numero_documento: str = Field(
+        description="Número del documento con el que se registró el reclamo.",
+        examples=["45678912"],
+    )
+
+    @field_validator("numero_documento")
+    @classmethod
+    def _numero_documento(cls, numero: str) -> str:
+        return _numero_de_documento(numero)
+
+
+class ConsultaSeguimiento(_ConDocumento):
     """Consulta del seguimiento de un reclamo: se exige el código y el número de documento."""
 
     codigo: str = Field(
         description="Código del reclamo; se admiten minúsculas y guiones ausentes.",
         examples=["R-7KQ2-M9XD-4HTP"],
-    )
-    numero_documento: str = Field(
-        description="Número del documento con el que se registró el reclamo.",
-        examples=["45678912"],
     )
 
     @field_validator("codigo")
@@ -339,13 +361,40 @@ class ConsultaSeguimiento(_Modelo):
             raise ValueError("El código de reclamo no es válido (formato R-XXXX-XXXX-XXXX)")
         return normalizado
 
-    @field_validator("numero_documento")
+
+class Subsanacion(_ConDocumento):
+    """La información que la entidad pidió (observación), enviada por el ciudadano dentro del
+    plazo para subsanar."""
+
+    texto: str = Field(
+        min_length=10, max_length=5000, description="La información o aclaración solicitada."
+    )
+    adjuntos: list[Adjunto] = Field(
+        default_factory=list,
+        max_length=MAX_ADJUNTOS,
+        description="Metadatos de los adjuntos: hasta 10 archivos y 20 MB en total.",
+    )
+
+    @field_validator("adjuntos")
     @classmethod
-    def _numero_documento(cls, numero: str) -> str:
-        numero = numero.upper()
-        if not (6 <= len(numero) <= 12) or not _ALFANUMERICO.fullmatch(numero):
-            raise ValueError("El número de documento debe tener entre 6 y 12 letras o dígitos")
-        return numero
+    def _tamano_total(cls, adjuntos: list[Adjunto]) -> list[Adjunto]:
+        return _hasta_20_mb(adjuntos)
+
+
+class Desistimiento(_ConDocumento):
+    """El ciudadano desiste de su reclamo antes de la respuesta."""
+
+    razon: str | None = Field(
+        default=None, max_length=1000, description="Por qué desiste (opcional)."
+    )
+
+
+class Tramite(BaseModel):
+    """Respuesta a una subsanación o un desistimiento."""
+
+    codigo: str = Field(description="Código del reclamo.")
+    estado: str = Field(description="Estado del reclamo tras la solicitud.")
+    mensaje: str = Field(description="Mensaje para el ciudadano.")
 
 
 class EntradaHistorial(BaseModel):
@@ -363,14 +412,30 @@ class Seguimiento(BaseModel):
     """Lo que el ciudadano ve de su reclamo: estado, plazo e historial."""
 
     codigo: str
-    entidad: EntidadResumida
+    entidad: EntidadResumida = Field(description="La entidad que lo atiende ahora")
     motivo: str
-    estado: str = Field(description="registrado, derivado, en_atencion, respondido, cerrado")
+    estado: str = Field(
+        description="registrado, derivado, en_atencion, observado, subsanado, respondido, "
+        "cerrado, archivado o desistido"
+    )
     registrado_en: datetime
     fecha_recepcion: str | None = Field(description="Día desde el que corre el plazo (AAAA-MM-DD)")
     vence_en: datetime | None = Field(description="Fin del plazo legal (UTC)")
+    vencido: bool = Field(description="Si venció el plazo sin que la entidad respondiera")
     dias_habiles_usados: int | None = None
     dentro_del_plazo: bool | None = None
+    observacion: str | None = Field(
+        description="Lo que la entidad pidió y el ciudadano debe enviar (si está observado)"
+    )
+    subsanar_hasta: datetime | None = Field(
+        description="Hasta cuándo puede subsanar (UTC), si está observado"
+    )
+    reloj_pausado: bool = Field(
+        description="Si el plazo de la entidad está suspendido mientras espera la subsanación"
+    )
+    encuesta: str | None = Field(
+        description="Enlace a la encuesta de satisfacción mientras puede responderse"
+    )
     historial: list[EntradaHistorial]
 
 

@@ -1,35 +1,45 @@
-"""registro's HTTP entrypoints: file a reclamo (hoja de reclamación) and follow it (seguimiento)."""
+"""registro's HTTP entrypoints: file a reclamo (hoja de reclamación), follow it (seguimiento),
+and what the citizen may do on it with código + document (subsanación, desistimiento)."""
 
 from __future__ import annotations
 
 import hmac
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import Flask
 from pymongo.errors import DuplicateKeyError
 
-from comun import idempotencia
+from comun import idempotencia, reloj
 from comun.almacen import en_transaccion
 from comun.errores import ErrorDeDominio
-from comun.eventos import Contacto
+from comun.eventos import Adjunto as AdjuntoEvento
+from comun.eventos import Contacto, Evento, ReclamoDesistido, ReclamoSubsanado
 from comun.eventos import ReclamoRegistrado as DatosRegistrado
 from comun.outbox import encolar
 from comun.servicio import arrancar
+from comun.tiempo import en_lima
 from comun.web import cuerpo, evento_de_la_solicitud, identidad
 from servicios.registro import dependencias
-from servicios.registro.dominio import nuevo_codigo
+from servicios.registro.ajustes import AjustesRegistro
+from servicios.registro.dominio import nuevo_codigo, puede_desistir, puede_subsanar
 from servicios.registro.manejadores import SERVICIO
 from servicios.registro.schemas import (
     Canal,
     ConsultaSeguimiento,
+    Desistimiento,
     HojaReclamacion,
     ReclamoRegistrado,
+    Subsanacion,
+    Tramite,
 )
+
+NO_ENCONTRADO = "No encontramos un reclamo con ese código y documento."
 
 
 def crear_app() -> Flask:
-    ctx = arrancar(SERVICIO, preparar=dependencias.preparar)
+    ctx = arrancar(SERVICIO, AjustesRegistro, preparar=dependencias.preparar)
     db = ctx.db
+    url_portal = ctx.ajustes.url_portal.rstrip("/")
     app = ctx.app_web()
 
     @app.post("/reclamos")
@@ -51,7 +61,7 @@ def crear_app() -> Flask:
                 "mensaje": "Hay datos inválidos.",
                 "detalle": [{"campo": "entidad_id", "mensaje": "Entidad desconocida."}],
             }, 422
-        ahora = datetime.now(UTC)
+        ahora = reloj.ahora()
         for _ in range(3):  # a clash of 58-bit random códigos is improbable, not impossible
             codigo = nuevo_codigo()
             respuesta = ReclamoRegistrado(
@@ -132,35 +142,173 @@ def crear_app() -> Flask:
 
         en_transaccion(db, escribir)
 
+    def _del_ciudadano(codigo: str, numero_documento: str) -> dict:
+        """The reclamo, only for whoever gives its código and the document it was filed with."""
+        doc = db.reclamos.find_one({"_id": codigo})
+        documento = (doc or {}).get("hoja", {}).get("ciudadano", {}).get("documento", {})
+        if doc is None or not hmac.compare_digest(
+            str(documento.get("numero", "")).encode(), numero_documento.encode()
+        ):
+            # The same answer for a wrong código and a wrong document: a código reveals nothing.
+            raise ErrorDeDominio(404, "no_encontrado", NO_ENCONTRADO)
+        return doc
+
     @app.post("/seguimiento")
     def seguimiento():
         consulta: ConsultaSeguimiento = cuerpo(ConsultaSeguimiento)
-        doc = db.reclamos.find_one({"_id": consulta.codigo})
-        documento = (doc or {}).get("hoja", {}).get("ciudadano", {}).get("documento", {})
-        if doc is None or not hmac.compare_digest(
-            str(documento.get("numero", "")).encode(), consulta.numero_documento.encode()
-        ):
-            # The same answer for a wrong código and a wrong document: a código reveals nothing.
-            raise ErrorDeDominio(
-                404, "no_encontrado", "No encontramos un reclamo con ese código y documento."
-            )
+        doc = _del_ciudadano(consulta.codigo, consulta.numero_documento)
         entidad = db.entidades.find_one({"_id": doc["entidad_id"]}, {"nombre": 1}) or {}
         historial = db.seguimiento.find({"codigo": doc["_id"]}).sort([("fecha", 1), ("_id", 1)])
+        observado = doc["estado"] == "observado"
+        plazo = _plazo_de_subsanacion(doc) if observado else None
         return {
             "codigo": doc["_id"],
-            "entidad": {"id": doc["entidad_id"], "nombre": entidad.get("nombre")},
+            "entidad": {
+                "id": doc["entidad_id"],
+                # The catalogue copy, else the name the traslado brought.
+                "nombre": entidad.get("nombre") or doc.get("entidad_nombre"),
+            },
             "motivo": doc["hoja"]["motivo"],
             "estado": doc["estado"],
             "registrado_en": doc["registrado_en"].isoformat(),
             "fecha_recepcion": doc.get("fecha_recepcion"),
-            "vence_en": doc["vence_en"].isoformat() if doc.get("vence_en") else None,
+            "vence_en": _iso(doc.get("vence_en")),
+            "vencido": bool(doc.get("vencido")),
             "dias_habiles_usados": doc.get("dias_habiles_usados"),
             "dentro_del_plazo": doc.get("dentro_del_plazo"),
+            "observacion": doc.get("observacion", {}).get("texto") if observado else None,
+            "subsanar_hasta": _iso(plazo["hasta"]) if plazo else None,
+            "reloj_pausado": bool(plazo and plazo["reloj_pausado"]),
+            "encuesta": _enlace_encuesta(doc),
             "historial": [
                 {"fecha": h["fecha"].isoformat(), "estado": h["estado"], "texto": h["texto"]}
                 for h in historial
             ],
         }
+
+    def _enlace_encuesta(doc: dict) -> str | None:
+        """The survey link while it can be answered: after the answer, not once the reclamo is
+        closed or the survey expired."""
+        encuesta = doc.get("encuesta")
+        if not encuesta or doc["estado"] != "respondido":
+            return None
+        if encuesta.get("vence_en") and reloj.ahora() >= encuesta["vence_en"]:
+            return None
+        return f"{url_portal}/api/v1/encuestas/{encuesta['token']}"
+
+    @app.post("/reclamos/<codigo>/subsanacion")
+    def subsanar(codigo: str):
+        solicitud: Subsanacion = cuerpo(Subsanacion)
+        doc = _del_ciudadano(codigo, solicitud.numero_documento)
+        reintento = idempotencia.de_la_solicitud(db)
+        if reintento and (previa := reintento.previa()):
+            return previa
+        estado = doc["estado"]
+        if not puede_subsanar(estado):
+            raise ErrorDeDominio(
+                409,
+                "transicion_invalida",
+                f"Un reclamo en estado {estado} no puede subsanarse: solo se subsana un reclamo "
+                "observado por la entidad.",
+            )
+        ahora = reloj.ahora()
+        plazo = _plazo_de_subsanacion(doc)
+        # Not yet known (plazos' answer still on its way): the observación is hours old at most,
+        # well within the business days the citizen has.
+        if plazo and ahora > plazo["hasta"]:
+            raise ErrorDeDominio(
+                409,
+                "plazo_vencido",
+                f"El plazo para subsanar venció el {en_lima(plazo['hasta'])}.",
+            )
+        datos = ReclamoSubsanado(
+            entidad_id=doc["entidad_id"],
+            texto=solicitud.texto,
+            adjuntos=[
+                AdjuntoEvento(nombre=a.nombre, tipo_mime=a.tipo_mime, bytes=a.tamano_bytes)
+                for a in solicitud.adjuntos
+            ],
+        )
+        evento = evento_de_la_solicitud(
+            "reclamo.subsanado", datos, SERVICIO, codigo=doc["_id"], ocurrido_en=ahora
+        )
+        texto = "Usted envió la información que pidió la entidad (subsanación)"
+        if n := len(solicitud.adjuntos):
+            texto += f", con {n} archivo{'s' if n > 1 else ''} adjunto{'s' if n > 1 else ''}"
+        respuesta = Tramite(
+            codigo=doc["_id"],
+            estado="subsanado",
+            mensaje="Recibimos la información que envió; la entidad continuará con la atención "
+            "de su reclamo.",
+        )
+        return _cambiar(doc, evento, texto + ".", respuesta, reintento)
+
+    @app.post("/reclamos/<codigo>/desistimiento")
+    def desistir(codigo: str):
+        solicitud: Desistimiento = cuerpo(Desistimiento)
+        doc = _del_ciudadano(codigo, solicitud.numero_documento)
+        reintento = idempotencia.de_la_solicitud(db)
+        if reintento and (previa := reintento.previa()):
+            return previa
+        estado = doc["estado"]
+        if not puede_desistir(estado):
+            raise ErrorDeDominio(
+                409,
+                "transicion_invalida",
+                f"Un reclamo en estado {estado} no puede desistirse: solo se desiste antes de "
+                "la respuesta de la entidad.",
+            )
+        datos = ReclamoDesistido(entidad_id=doc["entidad_id"], razon=solicitud.razon)
+        evento = evento_de_la_solicitud(
+            "reclamo.desistido", datos, SERVICIO, codigo=doc["_id"], ocurrido_en=reloj.ahora()
+        )
+        texto = "Usted desistió de su reclamo; la entidad ya no lo atenderá."
+        if solicitud.razon:
+            texto += f" Motivo: {solicitud.razon}"
+        respuesta = Tramite(
+            codigo=doc["_id"],
+            estado="desistido",
+            mensaje="Registramos su desistimiento: su reclamo terminó y la entidad ya no lo "
+            "atenderá.",
+        )
+        return _cambiar(doc, evento, texto, respuesta, reintento)
+
+    def _cambiar(
+        doc: dict,
+        evento: Evento,
+        texto: str,
+        respuesta: Tramite,
+        reintento: idempotencia.Solicitud | None,
+    ):
+        """The state change, its timeline entry and the event, in one transaction."""
+        cuerpo_respuesta = respuesta.model_dump(mode="json")
+
+        def escribir(s):
+            if reintento:  # first: a concurrent retry of this very request finds the key taken
+                reintento.guardar(s, cuerpo_respuesta, 200)
+            # The state read is in the filter: of two requests at once, only one changes it.
+            hecho = db.reclamos.update_one(
+                {"_id": doc["_id"], "estado": doc["estado"]},
+                {"$set": {"estado": respuesta.estado, "estado_en": evento.ocurrido_en}},
+                session=s,
+            )
+            if hecho.modified_count != 1:
+                raise ErrorDeDominio(
+                    409,
+                    "conflicto",
+                    "Su reclamo cambió mientras tanto; consulte su seguimiento e intente "
+                    "nuevamente.",
+                )
+            dependencias.entrada(
+                db, s, evento.id, doc["_id"], evento.ocurrido_en, texto, respuesta.estado
+            )
+            encolar(db, [evento], s)
+
+        try:
+            en_transaccion(db, escribir)
+        except idempotencia.YaRegistrada:
+            return reintento.previa()  # type: ignore[union-attr]
+        return cuerpo_respuesta
 
     @app.get("/entidades")
     def entidades():
@@ -168,3 +316,15 @@ def crear_app() -> Flask:
         return [{"id": d["_id"], "nombre": d["nombre"]} for d in db.entidades.find().sort("_id")]
 
     return app
+
+
+def _plazo_de_subsanacion(doc: dict) -> dict | None:
+    """The deadline plazos gave for the pending observación (None until it arrives)."""
+    plazo, observacion = doc.get("subsanacion"), doc.get("observacion")
+    if plazo and observacion and plazo["observacion_id"] == observacion["id"]:
+        return plazo
+    return None
+
+
+def _iso(momento: datetime | None) -> str | None:
+    return momento.isoformat() if momento else None
