@@ -1,36 +1,71 @@
-"""Entity routes: the inbox, attention and the answer. A credential sees only its entity."""
+"""Entity routes: the inbox and what the entity does with a reclamo. A credential sees only its
+entity (and its unit, for a unit-scoped key)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
 
 from gateway.credenciales import Credencial
 from gateway.dependencias import ClaveIdempotencia, Codigo, Internos, requiere
 from gateway.modelos import Error
-from servicios.derivacion.schemas import EntradaBandeja, Respuesta
+from servicios.derivacion.schemas import (
+    MOTIVO,
+    Cursor,
+    EntradaBandeja,
+    Estado,
+    Observacion,
+    PaginaBandeja,
+    Reasignacion,
+    Respuesta,
+    Traslado,
+    VenceAntes,
+)
 
 router = APIRouter(prefix="/bandeja", tags=["Bandeja (entidad)"])
 Personal = Annotated[Credencial, Depends(requiere("entidad", "supervisor"))]
 SoloEntidad = Annotated[Credencial, Depends(requiere("entidad"))]
 NO_EXISTE = {404: {"model": Error}, 403: {"model": Error}, 401: {"model": Error}}
+ACCION = {**NO_EXISTE, 409: {"model": Error}, 422: {"model": Error}}
+IDENTIFICADOR = r"^[a-z0-9-]{2,40}$"
 
 
-@router.get("", response_model=list[EntradaBandeja], summary="Reclamos de la entidad")
+@router.get(
+    "",
+    response_model=PaginaBandeja,
+    summary="Reclamos de la entidad, el más urgente primero",
+    description="Ordenados por vencimiento del plazo (los que no tienen un plazo corriendo, al "
+    "final). Pida la página siguiente con `cursor` = `siguiente` hasta que sea null: así se "
+    "recorren todos, cada uno una vez.",
+)
 async def listar(
     request: Request,
     quien: Personal,
     internos: Internos,
-    estado: Annotated[str | None, Query(pattern=r"^[a-z_]{3,20}$")] = None,
-    entidad: Annotated[str | None, Query(description="Solo supervisor")] = None,
+    estado: Annotated[Estado | None, Query()] = None,
+    unidad: Annotated[str | None, Query(pattern=IDENTIFICADOR)] = None,
+    motivo: Annotated[str | None, Query(pattern=MOTIVO)] = None,
+    vence_antes: Annotated[VenceAntes | None, Query()] = None,
+    vencido: Annotated[bool | None, Query(description="Solo vencidos (true) o no (false)")] = None,
+    entidad: Annotated[
+        str | None, Query(pattern=IDENTIFICADOR, description="Solo supervisor")
+    ] = None,
     limite: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[Cursor | None, Query()] = None,
 ):
     params = {
-        k: v
-        for k, v in {"estado": estado, "entidad": entidad, "limite": limite}.items()
-        if v is not None
+        "estado": estado,
+        "unidad": unidad,
+        "motivo": motivo,
+        "vence_antes": vence_antes,
+        "vencido": None if vencido is None else str(vencido).lower(),
+        "entidad": entidad,
+        "limite": limite,
+        "cursor": cursor,
     }
+    params = {k: v for k, v in params.items() if v is not None}
     return await internos.llamar(request, "derivacion", "GET", "/bandeja", quien, params=params)
 
 
@@ -39,10 +74,30 @@ async def ver(codigo: Codigo, request: Request, quien: Personal, internos: Inter
     return await internos.llamar(request, "derivacion", "GET", f"/bandeja/{codigo}", quien)
 
 
+async def _accion(
+    request: Request,
+    internos: Internos,
+    quien: Credencial,
+    codigo: str,
+    accion: str,
+    cuerpo: BaseModel | None,
+    idempotencia: str | None,
+):
+    return await internos.llamar(
+        request,
+        "derivacion",
+        "POST",
+        f"/bandeja/{codigo}/{accion}",
+        quien,
+        cuerpo.model_dump() if cuerpo is not None else None,
+        idempotencia=idempotencia,
+    )
+
+
 @router.post(
     "/{codigo}/atencion",
     response_model=EntradaBandeja,
-    responses=NO_EXISTE,
+    responses=ACCION,
     summary="Marcar el reclamo en atención",
 )
 async def atender(
@@ -52,20 +107,13 @@ async def atender(
     internos: Internos,
     idempotencia: ClaveIdempotencia = None,
 ):
-    return await internos.llamar(
-        request,
-        "derivacion",
-        "POST",
-        f"/bandeja/{codigo}/atencion",
-        quien,
-        idempotencia=idempotencia,
-    )
+    return await _accion(request, internos, quien, codigo, "atencion", None, idempotencia)
 
 
 @router.post(
     "/{codigo}/respuesta",
     response_model=EntradaBandeja,
-    responses=NO_EXISTE,
+    responses=ACCION,
     summary="Responder el reclamo",
 )
 async def responder(
@@ -76,12 +124,62 @@ async def responder(
     internos: Internos,
     idempotencia: ClaveIdempotencia = None,
 ):
-    return await internos.llamar(
-        request,
-        "derivacion",
-        "POST",
-        f"/bandeja/{codigo}/respuesta",
-        quien,
-        respuesta.model_dump(),
-        idempotencia=idempotencia,
+    return await _accion(request, internos, quien, codigo, "respuesta", respuesta, idempotencia)
+
+
+@router.post(
+    "/{codigo}/reasignacion",
+    response_model=EntradaBandeja,
+    responses=ACCION,
+    summary="Reasignar el reclamo a otra unidad de la entidad",
+    description="La unidad anterior deja de verlo; los responsables de la nueva son avisados.",
+)
+async def reasignar(
+    codigo: Codigo,
+    reasignacion: Reasignacion,
+    request: Request,
+    quien: SoloEntidad,
+    internos: Internos,
+    idempotencia: ClaveIdempotencia = None,
+):
+    return await _accion(
+        request, internos, quien, codigo, "reasignacion", reasignacion, idempotencia
     )
+
+
+@router.post(
+    "/{codigo}/observacion",
+    response_model=EntradaBandeja,
+    responses=ACCION,
+    summary="Pedir al ciudadano que subsane datos faltantes",
+    description="El ciudadano es avisado y tiene un plazo en días hábiles para subsanar; si no "
+    "lo hace, el reclamo se archiva.",
+)
+async def observar(
+    codigo: Codigo,
+    observacion: Observacion,
+    request: Request,
+    quien: SoloEntidad,
+    internos: Internos,
+    idempotencia: ClaveIdempotencia = None,
+):
+    return await _accion(request, internos, quien, codigo, "observacion", observacion, idempotencia)
+
+
+@router.post(
+    "/{codigo}/traslado",
+    response_model=EntradaBandeja,
+    responses=ACCION,
+    summary="Trasladar el reclamo a la entidad competente",
+    description="Pasa a la unidad por defecto de la nueva entidad, con su historia; esta "
+    "entidad deja de verlo y el ciudadano es avisado.",
+)
+async def trasladar(
+    codigo: Codigo,
+    traslado: Traslado,
+    request: Request,
+    quien: SoloEntidad,
+    internos: Internos,
+    idempotencia: ClaveIdempotencia = None,
+):
+    return await _accion(request, internos, quien, codigo, "traslado", traslado, idempotencia)

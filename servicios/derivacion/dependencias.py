@@ -1,14 +1,81 @@
-"""derivacion's adapters: its own MongoDB collections."""
+"""derivacion's adapters: its own MongoDB collections.
+
+`bandeja` holds one document per reclamo (its `_id` is the código). Every write goes through
+`escribir`, which keeps the document's `urgencia` (the bandeja's sort key) consistent with its
+state and deadline; callers read and write inside one transaction, so the key never goes stale.
+"""
 
 from __future__ import annotations
 
-from pymongo import ASCENDING, DESCENDING
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
 from comun.almacen import asegurar_colecciones
+from servicios.derivacion.dominio import clave_urgencia
 
 
 def preparar(db: Database) -> None:
     asegurar_colecciones(db, "bandeja", "entidades")
-    db.bandeja.create_index([("entidad_id", ASCENDING), ("registrado_en", DESCENDING)])
-    db.bandeja.create_index([("entidad_id", ASCENDING), ("estado", ASCENDING)])
+    # Most urgent first, per entity, per unit, per state, and across entities (supervisor).
+    db.bandeja.create_index([("entidad_id", ASCENDING), ("urgencia", ASCENDING)])
+    db.bandeja.create_index(
+        [("entidad_id", ASCENDING), ("unidad_id", ASCENDING), ("urgencia", ASCENDING)]
+    )
+    db.bandeja.create_index(
+        [("entidad_id", ASCENDING), ("estado", ASCENDING), ("urgencia", ASCENDING)]
+    )
+    db.bandeja.create_index([("urgencia", ASCENDING)])
+    # Reclamos stored before the key existed would be missing from every page: give them one.
+    for doc in db.bandeja.find({"urgencia": {"$exists": False}}):
+        db.bandeja.update_one(
+            {"_id": doc["_id"], "urgencia": {"$exists": False}},
+            {"$set": {"urgencia": urgencia(doc)}},
+        )
+
+
+def urgencia(doc: dict) -> str:
+    return clave_urgencia(
+        doc["_id"], doc.get("estado"), doc.get("vence_en"), bool(doc.get("reloj_pausado"))
+    )
+
+
+def leer(db: Database, codigo: str, sesion: ClientSession, **filtro: Any) -> dict | None:
+    return db.bandeja.find_one({"_id": codigo, **filtro}, session=sesion)
+
+
+def escribir(
+    db: Database,
+    anterior: dict | None,
+    codigo: str,
+    cambios: dict,
+    sesion: ClientSession,
+    *,
+    pasos: list[dict] | None = None,
+    filtro: dict | None = None,
+    quitar: tuple[str, ...] = (),
+) -> dict | None:
+    """Applies `cambios` to the reclamo read as `anterior` (None: not stored yet, so inserted),
+    appends `pasos` to its historial, and returns the document as it is now; None when `filtro`
+    (e.g. the state it was read in) no longer matches."""
+    actual = {k: v for k, v in (anterior or {"_id": codigo}).items() if k not in quitar}
+    nuevo = {**actual, **cambios}
+    operacion: dict[str, Any] = {"$set": {**cambios, "urgencia": urgencia(nuevo)}}
+    if quitar:
+        operacion["$unset"] = dict.fromkeys(quitar, "")
+    if pasos:
+        operacion["$push"] = {"historial": {"$each": pasos}}
+        nuevo["historial"] = [*nuevo.get("historial", []), *pasos]
+    if anterior is None:
+        # Upsert on the _id only: a document created meanwhile is a conflict of the transaction.
+        db.bandeja.update_one({"_id": codigo}, operacion, upsert=True, session=sesion)
+        return nuevo
+    hecho = db.bandeja.update_one({"_id": codigo, **(filtro or {})}, operacion, session=sesion)
+    return nuevo if hecho.matched_count == 1 else None
+
+
+def paso(fecha, estado: str, texto: str) -> dict:
+    """One line of the reclamo's history as the entity sees it."""
+    return {"fecha": fecha, "estado": estado, "texto": texto}

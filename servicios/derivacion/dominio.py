@@ -1,22 +1,88 @@
-"""The life of a reclamo inside the entity, and how it is routed. Pure: no I/O."""
+"""The life of a reclamo inside the entity, how it is routed, and how the bandeja is ordered and
+paged. Pure: no I/O."""
 
 from __future__ import annotations
 
-from comun.eventos import Entidad, Unidad
+import base64
+import binascii
+import re
+from datetime import UTC, date, datetime, time
 
-# Which state may follow which (DESIGN.md §2). Side paths (observado, trasladado) come later.
-TRANSICIONES: dict[str, set[str]] = {
-    "derivado": {"en_atencion", "respondido"},
-    "en_atencion": {"respondido"},
-    "respondido": {"cerrado"},
-    "cerrado": set(),
+from comun.eventos import Entidad, Unidad
+from comun.tiempo import LIMA
+
+# --- the state machine (DESIGN.md §2; the contract of issue 6) ------------------------------------
+
+# For each state, the actions allowed in it and the state each one leads to. Anything else is
+# refused naming the current state. `registrado` is the reclamo derivacion has not routed yet (its
+# registration event may arrive after the citizen's desistimiento).
+MAQUINA: dict[str, dict[str, str]] = {
+    "registrado": {"desistir": "desistido"},
+    "derivado": {
+        "atender": "en_atencion",
+        "observar": "observado",
+        "reasignar": "derivado",
+        "trasladar": "derivado",
+        "responder": "respondido",
+        "desistir": "desistido",
+    },
+    "en_atencion": {
+        "observar": "observado",
+        # The new unit (or entity) starts over: it has not taken it up yet.
+        "reasignar": "derivado",
+        "trasladar": "derivado",
+        "responder": "respondido",
+        "desistir": "desistido",
+    },
+    "observado": {"subsanar": "subsanado", "archivar": "archivado", "desistir": "desistido"},
+    "subsanado": {
+        "atender": "en_atencion",
+        "observar": "observado",
+        "reasignar": "derivado",
+        "trasladar": "derivado",
+        "responder": "respondido",
+        "desistir": "desistido",
+    },
+    "respondido": {"cerrar": "cerrado"},
+    "cerrado": {},
+    "archivado": {},
+    "desistido": {},
 }
 
-ESTADOS_ABIERTOS = {"derivado", "en_atencion"}
+ESTADOS = tuple(MAQUINA)
+TERMINALES = frozenset(e for e, acciones in MAQUINA.items() if not acciones)
+# States in which the legal deadline runs (unless paused while waiting for a subsanación).
+ABIERTOS = frozenset({"derivado", "en_atencion", "observado", "subsanado"})
+
+# How the refusal reads: "Un reclamo en estado respondido no puede ser reasignado."
+_QUE = {
+    "atender": "pasar a atención",
+    "observar": "ser observado",
+    "reasignar": "ser reasignado",
+    "trasladar": "ser trasladado",
+    "responder": "ser respondido",
+    "desistir": "recibir un desistimiento",
+    "subsanar": "ser subsanado",
+    "archivar": "ser archivado",
+    "cerrar": "ser cerrado",
+}
+ACCIONES = tuple(_QUE)
 
 
-def puede_pasar(actual: str, nuevo: str) -> bool:
-    return nuevo in TRANSICIONES.get(actual, set())
+def puede(estado: str, accion: str) -> bool:
+    return accion in MAQUINA.get(estado, {})
+
+
+def resultado(estado: str, accion: str) -> str:
+    """The state `accion` leads to from `estado` (KeyError if it is not allowed)."""
+    return MAQUINA[estado][accion]
+
+
+def rechazo(estado: str, accion: str) -> str:
+    return f"Un reclamo en estado {estado} no puede {_QUE[accion]}."
+
+
+# --- routing ------------------------------------------------------------------------------------
 
 
 def derivar(entidad: Entidad, motivo: str, sede: str | None) -> tuple[Unidad, bool]:
@@ -32,6 +98,10 @@ def derivar(entidad: Entidad, motivo: str, sede: str | None) -> tuple[Unidad, bo
             continue
         return unidades[regla.unidad], True
     return unidades[entidad.unidad_por_defecto], False
+
+
+def unidad_por_defecto(entidad: Entidad) -> Unidad:
+    return next(u for u in entidad.unidades if u.id == entidad.unidad_por_defecto)
 
 
 def errores_de_catalogo(entidad: Entidad) -> list[dict[str, str]]:
@@ -50,3 +120,70 @@ def errores_de_catalogo(entidad: Entidad) -> list[dict[str, str]]:
                 {"campo": f"reglas.{i}.unidad", "mensaje": "No es una unidad de la entidad."}
             )
     return errores
+
+
+# --- urgency and the bandeja's cursor -----------------------------------------------------------
+
+# The bandeja is ordered by one string field, so one index serves the order, the cursor and the
+# "vence antes de" filter: "0|<vence_en UTC, ms>|<código>" while the deadline runs, else
+# "1|<código>" (not computed yet, paused, or stopped): those go after every running one.
+CORRE = "0|"
+SIN_PLAZO = "1|"
+_CLAVE = re.compile(r"^(0\|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z|1)\|[!-~]{1,60}$")
+
+
+def _instante(momento: datetime) -> str:
+    """Fixed width, so that the text sorts as the time does (milliseconds: what the store keeps)."""
+    utc = momento.astimezone(UTC) if momento.tzinfo else momento.replace(tzinfo=UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def reloj_corre(estado: str | None, vence_en: datetime | None, pausado: bool) -> bool:
+    return estado in ABIERTOS and vence_en is not None and not pausado
+
+
+def clave_urgencia(
+    codigo: str, estado: str | None, vence_en: datetime | None, pausado: bool = False
+) -> str:
+    if reloj_corre(estado, vence_en, pausado):
+        return f"{CORRE}{_instante(vence_en)}|{codigo}"  # type: ignore[arg-type]
+    return f"{SIN_PLAZO}{codigo}"
+
+
+def tope_vencimiento(antes_de: datetime) -> str:
+    """Upper bound (exclusive) of the keys of running deadlines that end before `antes_de`."""
+    return f"{CORRE}{_instante(antes_de)}"
+
+
+class CursorInvalido(ValueError):
+    pass
+
+
+def codificar_cursor(clave: str) -> str:
+    return base64.urlsafe_b64encode(clave.encode()).decode().rstrip("=")
+
+
+def decodificar_cursor(cursor: str) -> str:
+    """The sort key a cursor stands for; `CursorInvalido` if it was not made by us."""
+    try:
+        clave = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise CursorInvalido("El cursor no es válido; use el valor de `siguiente`.") from None
+    if not _CLAVE.match(clave):
+        raise CursorInvalido("El cursor no es válido; use el valor de `siguiente`.")
+    return clave
+
+
+def limite_vencimiento(valor: str) -> datetime:
+    """'vence antes de': an ISO date (its start, Lima time) or datetime (Lima if it has no zone)."""
+    try:
+        if len(valor) == 10:
+            return datetime.combine(date.fromisoformat(valor), time(0), LIMA).astimezone(UTC)
+        momento = datetime.fromisoformat(valor)
+    except ValueError:
+        raise ValueError(
+            "Debe ser una fecha (AAAA-MM-DD) o una fecha y hora ISO-8601 válida"
+        ) from None
+    if momento.tzinfo is None:
+        momento = momento.replace(tzinfo=LIMA)
+    return momento.astimezone(UTC)

@@ -3,12 +3,64 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from comun.eventos import Contacto, Entidad
+from comun.eventos import Adjunto, Contacto, Entidad, Identificador
+from servicios.derivacion.dominio import decodificar_cursor, limite_vencimiento
 
-__all__ = ["Entidad", "EntradaBandeja", "Respuesta", "ResumenEntidad"]
+__all__ = [
+    "MOTIVO",
+    "Cursor",
+    "Entidad",
+    "EntradaBandeja",
+    "Estado",
+    "FiltrosBandeja",
+    "Observacion",
+    "PaginaBandeja",
+    "Reasignacion",
+    "Respuesta",
+    "ResumenEntidad",
+    "Traslado",
+    "VenceAntes",
+]
+
+Estado = Literal[
+    "registrado",
+    "derivado",
+    "en_atencion",
+    "observado",
+    "subsanado",
+    "respondido",
+    "cerrado",
+    "archivado",
+    "desistido",
+]
+MOTIVO = r"^[a-z_]{3,20}$"
+
+
+def _vence_antes(valor: str) -> str:
+    limite_vencimiento(valor)  # raises a ValueError in Spanish
+    return valor
+
+
+def _cursor(valor: str) -> str:
+    decodificar_cursor(valor)
+    return valor
+
+
+# Shared with the gateway, which checks the same before forwarding.
+VenceAntes = Annotated[
+    str,
+    Field(max_length=40, description="Fecha (AAAA-MM-DD, hora de Lima) o fecha y hora ISO-8601"),
+    AfterValidator(_vence_antes),
+]
+Cursor = Annotated[
+    str,
+    Field(max_length=200, pattern=r"^[A-Za-z0-9_-]+$", description="Valor de `siguiente`"),
+    AfterValidator(_cursor),
+]
 
 
 class ResumenEntidad(BaseModel):
@@ -23,6 +75,56 @@ class Respuesta(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     texto: str = Field(min_length=10, max_length=10000, description="Respuesta al ciudadano")
+
+
+class Reasignacion(BaseModel):
+    """Move the reclamo to another unit of the same entity."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    unidad_id: Identificador = Field(description="Unidad de la misma entidad que lo atenderá")
+    razon: str = Field(min_length=5, max_length=1000, description="Por qué se reasigna")
+
+
+class Observacion(BaseModel):
+    """Ask the citizen for what is missing (they have a term to provide it)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    observacion: str = Field(
+        min_length=10, max_length=2000, description="Qué falta, en palabras para el ciudadano"
+    )
+
+
+class Traslado(BaseModel):
+    """Send the reclamo to the competent entity."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    entidad_id: Identificador = Field(description="Entidad competente")
+    razon: str = Field(min_length=5, max_length=1000, description="Por qué se traslada")
+
+
+class FiltrosBandeja(BaseModel):
+    """The query of GET /bandeja."""
+
+    model_config = ConfigDict(extra="ignore")
+    estado: Estado | None = None
+    unidad: Identificador | None = None
+    motivo: Annotated[str, Field(pattern=MOTIVO)] | None = None
+    vence_antes: VenceAntes | None = None
+    vencido: bool | None = None
+    entidad: Identificador | None = Field(default=None, description="Solo supervisor")
+    limite: int = Field(default=50, ge=1, le=200)
+    cursor: Cursor | None = None
+
+
+class PasoHistorial(BaseModel):
+    fecha: datetime
+    estado: str
+    texto: str
+
+
+class Subsanacion(BaseModel):
+    texto: str
+    adjuntos: list[Adjunto] = []
 
 
 class EntradaBandeja(BaseModel):
@@ -40,5 +142,21 @@ class EntradaBandeja(BaseModel):
     contacto: Contacto
     registrado_en: datetime
     vence_en: datetime | None = None
+    reloj_pausado: bool = False
+    vencido: bool = False
+    dentro_del_plazo: bool | None = None
+    observacion: str | None = None
+    subsanar_hasta: datetime | None = None
+    subsanacion: Subsanacion | None = None
     respuesta: str | None = None
     respondido_en: datetime | None = None
+    historial: list[PasoHistorial] | None = Field(
+        default=None, description="Lo ocurrido, en orden (solo en el detalle de un reclamo)"
+    )
+
+
+class PaginaBandeja(BaseModel):
+    items: list[EntradaBandeja]
+    siguiente: str | None = Field(
+        description="Cursor de la página siguiente (páselo en `cursor`); null si no hay más"
+    )

@@ -1,35 +1,84 @@
 """derivacion's HTTP entrypoints: the entity catalogue and the entity's inbox (bandeja).
 
-Every query is scoped to the caller's entity (re-checked here, not only in the gateway).
+Every query is scoped to the caller's entity (re-checked here, not only in the gateway), and to
+its unit for a unit-scoped key. Every change of state is one transaction: the reclamo read again,
+the state machine asked, the document written with the state it was read in as a condition, the
+events put in the outbox, and the response kept for an Idempotency-Key.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
 
 from flask import Flask, request
+from pydantic import BaseModel
+from pymongo.client_session import ClientSession
 
-from comun import idempotencia
+from comun import idempotencia, reloj
 from comun.almacen import en_transaccion
 from comun.errores import ErrorDeDominio
 from comun.eventos import (
     EntidadActualizada,
+    Evento,
+    ReclamoDerivado,
     ReclamoEnAtencion,
+    ReclamoObservado,
+    ReclamoReasignado,
     ReclamoRespondido,
+    ReclamoTrasladado,
 )
 from comun.outbox import encolar
 from comun.servicio import arrancar
 from comun.web import Identidad, cuerpo, evento_de_la_solicitud, exigir_rol
 from servicios.derivacion import dependencias
-from servicios.derivacion.dominio import errores_de_catalogo, puede_pasar
-from servicios.derivacion.manejadores import SERVICIO
-from servicios.derivacion.schemas import Entidad, EntradaBandeja, Respuesta, ResumenEntidad
+from servicios.derivacion.dependencias import escribir, paso
+from servicios.derivacion.dominio import (
+    CORRE,
+    codificar_cursor,
+    decodificar_cursor,
+    errores_de_catalogo,
+    limite_vencimiento,
+    puede,
+    rechazo,
+    resultado,
+    tope_vencimiento,
+    unidad_por_defecto,
+)
+from servicios.derivacion.manejadores import SERVICIO, estado_de
+from servicios.derivacion.schemas import (
+    Entidad,
+    EntradaBandeja,
+    FiltrosBandeja,
+    Observacion,
+    Reasignacion,
+    Respuesta,
+    ResumenEntidad,
+    Traslado,
+)
+
+# What an action does besides changing the state: (changes, history lines, events, fields to drop).
+Efecto = tuple[dict, list[dict], list[Evento], tuple[str, ...]]
+
+
+class CampoInvalido(Exception):
+    """A body that is well formed but names something that cannot be used (a 422 on its field)."""
+
+    def __init__(self, campo: str, mensaje: str) -> None:
+        super().__init__(mensaje)
+        self.campo, self.mensaje = campo, mensaje
 
 
 def crear_app() -> Flask:
     ctx = arrancar(SERVICIO, preparar=dependencias.preparar)
     db = ctx.db
     app = ctx.app_web()
+
+    @app.errorhandler(CampoInvalido)
+    def _campo_invalido(exc: CampoInvalido):
+        detalle = [{"campo": exc.campo, "mensaje": exc.mensaje}]
+        return {"error": "datos_invalidos", "mensaje": exc.mensaje, "detalle": detalle}, 422
 
     @app.put("/catalogo/entidades/<entidad_id>")
     def guardar_entidad(entidad_id: str):
@@ -69,12 +118,34 @@ def crear_app() -> Flask:
     @app.get("/bandeja")
     def bandeja():
         quien = exigir_rol("entidad", "supervisor")
-        filtro = _alcance(quien, request.args.get("entidad"))
-        if estado := request.args.get("estado"):
-            filtro["estado"] = estado
-        limite = min(request.args.get("limite", 50, type=int) or 50, 200)
-        docs = db.bandeja.find(filtro).sort("registrado_en", -1).limit(limite)
-        return [_entrada(d) for d in docs]
+        filtros = FiltrosBandeja.model_validate(request.args.to_dict())
+        filtro = _alcance(quien, filtros.entidad)
+        if filtros.unidad:
+            if quien.unidad and filtros.unidad != quien.unidad:
+                return {"items": [], "siguiente": None}  # a unit key sees only its own unit
+            filtro["unidad_id"] = filtros.unidad
+        if filtros.estado:
+            filtro["estado"] = filtros.estado
+        if filtros.motivo:
+            filtro["motivo"] = filtros.motivo
+        if filtros.vencido is not None:
+            filtro["vencido"] = True if filtros.vencido else {"$ne": True}
+        # Order, cursor and "vence antes de" are ranges of the one indexed key (dominio).
+        rango: dict[str, Any] = {}
+        if filtros.cursor:
+            rango["$gt"] = decodificar_cursor(filtros.cursor)
+        if filtros.vence_antes:
+            rango["$gte"] = CORRE
+            rango["$lt"] = tope_vencimiento(limite_vencimiento(filtros.vence_antes))
+        if rango:
+            filtro["urgencia"] = rango
+        # One more than the page: whether there is a next page, without counting.
+        docs = list(
+            db.bandeja.find(filtro, {"historial": 0}).sort("urgencia", 1).limit(filtros.limite + 1)
+        )
+        pagina = docs[: filtros.limite]
+        siguiente = codificar_cursor(pagina[-1]["urgencia"]) if len(docs) > len(pagina) else None
+        return {"items": [_entrada(d) for d in pagina], "siguiente": siguiente}
 
     @app.get("/bandeja/<codigo>")
     def ver(codigo: str):
@@ -84,21 +155,149 @@ def crear_app() -> Flask:
     @app.post("/bandeja/<codigo>/atencion")
     def atender(codigo: str):
         quien = exigir_rol("entidad")
-        doc = _buscar(quien, codigo)
-        datos = ReclamoEnAtencion(entidad_id=doc["entidad_id"], unidad_id=doc["unidad_id"])
-        return _transicion(doc, "en_atencion", "reclamo.en_atencion", datos, {})
+
+        def efecto(doc: dict, s: ClientSession, _: None) -> Efecto:
+            datos = ReclamoEnAtencion(entidad_id=doc["entidad_id"], unidad_id=doc["unidad_id"])
+            evento = _evento("reclamo.en_atencion", datos, codigo)
+            texto = f"En atención por {doc['unidad_nombre']}."
+            cambios = {"en_atencion_en": evento.ocurrido_en}
+            return cambios, [paso(evento.ocurrido_en, "en_atencion", texto)], [evento], ()
+
+        return _transicion(quien, codigo, "atender", efecto)
 
     @app.post("/bandeja/<codigo>/respuesta")
     def responder(codigo: str):
         quien = exigir_rol("entidad")
-        respuesta = cuerpo(Respuesta)
-        doc = _buscar(quien, codigo)
-        ahora = datetime.now(UTC)
-        datos = ReclamoRespondido(
-            entidad_id=doc["entidad_id"], respuesta=respuesta.texto, respondido_en=ahora
-        )
-        cambios = {"respuesta": respuesta.texto, "respondido_en": ahora}
-        return _transicion(doc, "respondido", "reclamo.respondido", datos, cambios)
+
+        def efecto(doc: dict, s: ClientSession, respuesta: Respuesta) -> Efecto:
+            ahora = reloj.ahora()
+            datos = ReclamoRespondido(
+                entidad_id=doc["entidad_id"], respuesta=respuesta.texto, respondido_en=ahora
+            )
+            evento = _evento("reclamo.respondido", datos, codigo, ocurrido_en=ahora)
+            cambios = {"respuesta": respuesta.texto, "respondido_en": ahora}
+            pasos = [paso(ahora, "respondido", "Respuesta enviada al ciudadano.")]
+            return cambios, pasos, [evento], ()
+
+        return _transicion(quien, codigo, "responder", efecto, Respuesta)
+
+    @app.post("/bandeja/<codigo>/reasignacion")
+    def reasignar(codigo: str):
+        quien = exigir_rol("entidad")
+
+        def efecto(doc: dict, s: ClientSession, pedido: Reasignacion) -> Efecto:
+            entidad = _entidad(doc["entidad_id"], s)
+            unidad = next((u for u in entidad.unidades if u.id == pedido.unidad_id), None)
+            if unidad is None:
+                raise CampoInvalido("unidad_id", "No es una unidad de la entidad.")
+            if unidad.id == doc["unidad_id"]:
+                raise CampoInvalido("unidad_id", "El reclamo ya está en esa unidad.")
+            datos = ReclamoReasignado(
+                entidad_id=doc["entidad_id"],
+                unidad_anterior_id=doc["unidad_id"],
+                unidad_id=unidad.id,
+                unidad_nombre=unidad.nombre,
+                razon=pedido.razon,
+            )
+            evento = _evento("reclamo.reasignado", datos, codigo)
+            cambios = {
+                "unidad_id": unidad.id,
+                "unidad_nombre": unidad.nombre,
+                "reasignado_en": evento.ocurrido_en,
+            }
+            texto = f"Reasignado de {doc['unidad_nombre']} a {unidad.nombre}: {pedido.razon}"
+            return cambios, [paso(evento.ocurrido_en, "derivado", texto)], [evento], ()
+
+        return _transicion(quien, codigo, "reasignar", efecto, Reasignacion)
+
+    @app.post("/bandeja/<codigo>/observacion")
+    def observar(codigo: str):
+        quien = exigir_rol("entidad")
+
+        def efecto(doc: dict, s: ClientSession, pedido: Observacion) -> Efecto:
+            datos = ReclamoObservado(
+                entidad_id=doc["entidad_id"],
+                unidad_id=doc["unidad_id"],
+                observacion=pedido.observacion,
+            )
+            evento = _evento("reclamo.observado", datos, codigo)
+            cambios = {
+                "observacion": pedido.observacion,
+                "observado_en": evento.ocurrido_en,
+                # plazos answers this very observación with its term (plazo.subsanacion_abierta).
+                "observacion_id": evento.id,
+                "subsanar_hasta": None,
+            }
+            texto = f"Se pidió al ciudadano subsanar: {pedido.observacion}"
+            pasos = [paso(evento.ocurrido_en, "observado", texto)]
+            # A previous round's answer and term expiry belong to that round.
+            return cambios, pasos, [evento], ("subsanacion", "vencida_pendiente")
+
+        return _transicion(quien, codigo, "observar", efecto, Observacion)
+
+    @app.post("/bandeja/<codigo>/traslado")
+    def trasladar(codigo: str):
+        quien = exigir_rol("entidad")
+
+        def efecto(doc: dict, s: ClientSession, pedido: Traslado) -> Efecto:
+            if pedido.entidad_id == doc["entidad_id"]:
+                raise CampoInvalido("entidad_id", "El reclamo ya está en esa entidad.")
+            nueva_doc = db.entidades.find_one({"_id": pedido.entidad_id}, session=s)
+            if nueva_doc is None:
+                raise CampoInvalido("entidad_id", "No es una entidad del catálogo.")
+            nueva = Entidad.model_validate(nueva_doc["entidad"])
+            unidad = unidad_por_defecto(nueva)
+            anterior = db.entidades.find_one({"_id": doc["entidad_id"]}, session=s)
+            anterior_nombre = anterior["entidad"]["nombre"] if anterior else doc["entidad_id"]
+            trasladado = _evento(
+                "reclamo.trasladado",
+                ReclamoTrasladado(
+                    entidad_anterior_id=doc["entidad_id"],
+                    entidad_id=nueva.id,
+                    entidad_nombre=nueva.nombre,
+                    razon=pedido.razon,
+                ),
+                codigo,
+            )
+            momento = trasladado.ocurrido_en
+            derivado = _evento(
+                "reclamo.derivado",
+                ReclamoDerivado(
+                    entidad_id=nueva.id,
+                    unidad_id=unidad.id,
+                    unidad_nombre=unidad.nombre,
+                    por_regla=False,
+                    motivo=doc["motivo"],
+                ),
+                codigo,
+                # Strictly after the traslado even at the store's millisecond precision: the
+                # latest derivado is the current unit.
+                ocurrido_en=momento + timedelta(milliseconds=1),
+            )
+            cambios = {
+                "entidad_id": nueva.id,
+                "unidad_id": unidad.id,
+                "unidad_nombre": unidad.nombre,
+                "trasladado_en": momento,
+                "derivado_en": derivado.ocurrido_en,
+            }
+            pasos = [
+                paso(
+                    momento,
+                    "trasladado",
+                    f"Trasladado de {anterior_nombre} a {nueva.nombre}: {pedido.razon}",
+                ),
+                paso(
+                    derivado.ocurrido_en,
+                    "derivado",
+                    f"Derivado a {unidad.nombre} de {nueva.nombre} (unidad por defecto).",
+                ),
+            ]
+            return cambios, pasos, [trasladado, derivado], ()
+
+        return _transicion(quien, codigo, "trasladar", efecto, Traslado)
+
+    # --- helpers --------------------------------------------------------------------------------
 
     def _alcance(quien: Identidad, entidad_pedida: str | None) -> dict:
         if quien.rol == "entidad":
@@ -108,8 +307,8 @@ def crear_app() -> Flask:
             return filtro
         return {"entidad_id": entidad_pedida} if entidad_pedida else {"entidad_id": {"$exists": 1}}
 
-    def _buscar(quien: Identidad, codigo: str) -> dict:
-        doc = db.bandeja.find_one({"_id": codigo, **_alcance(quien, None)})
+    def _buscar(quien: Identidad, codigo: str, sesion: ClientSession | None = None) -> dict:
+        doc = db.bandeja.find_one({"_id": codigo, **_alcance(quien, None)}, session=sesion)
         if doc is None or "estado" not in doc:
             # The same answer whether it does not exist or belongs to another entity.
             raise ErrorDeDominio(
@@ -117,42 +316,59 @@ def crear_app() -> Flask:
             )
         return doc
 
-    def _transicion(doc: dict, nuevo: str, tipo: str, datos, cambios: dict):
+    def _entidad(entidad_id: str, sesion: ClientSession) -> Entidad:
+        doc = db.entidades.find_one({"_id": entidad_id}, session=sesion)
+        if doc is None:
+            raise ErrorDeDominio(409, "sin_catalogo", "La entidad no está en el catálogo.")
+        return Entidad.model_validate(doc["entidad"])
+
+    def _evento(tipo: str, datos, codigo: str, **extra) -> Evento:
+        return evento_de_la_solicitud(tipo, datos, SERVICIO, codigo=codigo, **extra)
+
+    def _transicion(
+        quien: Identidad,
+        codigo: str,
+        accion: str,
+        efecto: Callable[[dict, ClientSession, Any], Efecto],
+        modelo: type[BaseModel] | None = None,
+    ):
+        # The key first: a retry after a traslado or a reasignación must get its first answer,
+        # although the caller no longer sees the reclamo.
         reintento = idempotencia.de_la_solicitud(db)
         if reintento and (previa := reintento.previa()):
             return previa
-        actual = doc["estado"]
-        if not puede_pasar(actual, nuevo):
-            raise ErrorDeDominio(
-                409,
-                "transicion_invalida",
-                f"Un reclamo en estado {actual} no puede pasar a {nuevo}.",
-            )
-        evento = evento_de_la_solicitud(tipo, datos, SERVICIO, codigo=doc["_id"])
-        cambios = {"estado": nuevo, f"{nuevo}_en": evento.ocurrido_en, **cambios}
-        respuesta = _entrada({**doc, **cambios})
+        pedido = cuerpo(modelo) if modelo else None
 
-        def aplicar(s):
-            if reintento:  # first: a concurrent retry of this very request finds the key taken
-                reintento.guardar(s, respuesta, 200)
-            # The state in the filter makes concurrent transitions fail instead of both winning.
-            hecho = db.bandeja.update_one(
-                {"_id": doc["_id"], "estado": actual}, {"$set": cambios}, session=s
+        def aplicar(s: ClientSession):
+            doc = _buscar(quien, codigo, s)  # read again inside: concurrent writes conflict
+            actual = estado_de(doc)
+            if not puede(actual, accion):
+                raise ErrorDeDominio(409, "transicion_invalida", rechazo(actual, accion))
+            cambios, pasos, eventos, quitar = efecto(doc, s, pedido)
+            cambios = {"estado": resultado(actual, accion), **cambios}
+            nuevo = escribir(
+                db, doc, codigo, cambios, s, pasos=pasos, filtro={"estado": actual}, quitar=quitar
             )
-            if hecho.modified_count != 1:
+            if nuevo is None:
                 raise ErrorDeDominio(
                     409, "conflicto", "El reclamo cambió mientras tanto; reintente."
                 )
-            encolar(db, [evento], s)
+            respuesta = _entrada(nuevo)
+            if reintento:
+                reintento.guardar(s, respuesta, 200)
+            encolar(db, eventos, s)
+            return respuesta
 
         try:
-            en_transaccion(db, aplicar)
+            return en_transaccion(db, aplicar)
         except idempotencia.YaRegistrada:
             return reintento.previa()  # type: ignore[union-attr]
-        return respuesta
 
     return app
 
 
 def _entrada(doc: dict) -> dict:
-    return EntradaBandeja.model_validate({**doc, "codigo": doc["_id"]}).model_dump(mode="json")
+    datos = {**doc, "codigo": doc["_id"]}
+    if "historial" in doc:  # in the order things happened, whatever order the events came in
+        datos["historial"] = sorted(doc["historial"], key=lambda p: p["fecha"])
+    return EntradaBandeja.model_validate(datos).model_dump(mode="json")
