@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
+from pydantic import AfterValidator
 
 from gateway.credenciales import Credencial
 from gateway.dependencias import Codigo, Internos, requiere
+from gateway.modelos import Error
 from servicios.derivacion.schemas import Entidad
-from servicios.plazos.schemas import DiaNoLaborable, Plazo
+from servicios.plazos.schemas import (
+    FORMATO_FECHA,
+    DiaDeclarado,
+    DiaNoLaborable,
+    DiaRetirado,
+    Plazo,
+    fecha_del_calendario,
+)
 
 router = APIRouter(tags=["Operación y supervisión"])
 Operador = Annotated[Credencial, Depends(requiere("operador"))]
 Personal = Annotated[Credencial, Depends(requiere("entidad", "supervisor"))]
 Supervision = Annotated[Credencial, Depends(requiere("supervisor", "operador"))]
 Id = Annotated[str, Path(pattern=r"^[a-z0-9-]{2,40}$")]
+# A string checked as a real date: FastAPI's `date` took `/0` as 1970-01-01.
+Fecha = Annotated[
+    str,
+    Path(pattern=FORMATO_FECHA, description="Fecha del calendario, AAAA-MM-DD"),
+    AfterValidator(fecha_del_calendario),
+]
 
 
 @router.put(
@@ -39,22 +53,54 @@ async def guardar_entidad(
 
 @router.put(
     "/calendario/dias-no-laborables/{fecha}",
+    response_model=DiaDeclarado,
+    responses={422: {"model": Error}},
     summary="Declarar un día no laborable del sector público",
+    description="Los plazos abiertos que toca se recalculan en segundo plano y cada ciudadano "
+    "afectado recibe la nueva fecha.",
 )
 async def dia_no_laborable(
-    fecha: date, dia: DiaNoLaborable, request: Request, quien: Operador, internos: Internos
+    fecha: Fecha, dia: DiaNoLaborable, request: Request, quien: Operador, internos: Internos
 ):
     return await internos.llamar(
         request,
         "plazos",
         "PUT",
-        f"/calendario/dias-no-laborables/{fecha.isoformat()}",
+        f"/calendario/dias-no-laborables/{fecha}",
         quien,
         dia.model_dump(),
     )
 
 
-@router.get("/plazos/{codigo}", response_model=Plazo)
+@router.delete(
+    "/calendario/dias-no-laborables/{fecha}",
+    response_model=DiaRetirado,
+    responses={404: {"model": Error}, 422: {"model": Error}},
+    summary="Retirar un día no laborable declarado",
+)
+async def retirar_dia_no_laborable(
+    fecha: Fecha, request: Request, quien: Operador, internos: Internos
+):
+    return await internos.llamar(
+        request, "plazos", "DELETE", f"/calendario/dias-no-laborables/{fecha}", quien
+    )
+
+
+@router.get(
+    "/calendario/dias-no-laborables",
+    response_model=list[DiaDeclarado],
+    summary="Días no laborables declarados, por fecha",
+)
+async def dias_no_laborables(request: Request, quien: Supervision, internos: Internos):
+    return await internos.llamar(request, "plazos", "GET", "/calendario/dias-no-laborables", quien)
+
+
+@router.get(
+    "/plazos/{codigo}",
+    response_model=Plazo,
+    responses={404: {"model": Error}},
+    summary="Plazo de un reclamo: vencimiento, pausa, subsanación y si venció",
+)
 async def plazo(codigo: Codigo, request: Request, quien: Personal, internos: Internos):
     return await internos.llamar(request, "plazos", "GET", f"/plazos/{codigo}", quien)
 

@@ -3,6 +3,99 @@ interventions."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from comun.eventos import NivelGobierno
+from gateway.credenciales import Credencial
+from gateway.dependencias import ClaveIdempotencia, Codigo, Internos, requiere
+from gateway.modelos import Error
+from servicios.plazos.schemas import (
+    Cursor,
+    IntervencionesEntidad,
+    IntervencionRegistrada,
+    NotaIntervencion,
+    PaginaVencidos,
+)
 
 router = APIRouter(prefix="/supervision", tags=["Supervisión (SGP)"])
+Supervisor = Annotated[Credencial, Depends(requiere("supervisor"))]
+ERRORES = {401: {"model": Error}, 403: {"model": Error}}
+
+
+@router.get(
+    "/vencidos",
+    response_model=PaginaVencidos,
+    responses={**ERRORES, 422: {"model": Error}},
+    summary="Reclamos vencidos de todas las entidades, los más atrasados primero",
+)
+async def vencidos(
+    request: Request,
+    quien: Supervisor,
+    internos: Internos,
+    entidad: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{2,40}$")] = None,
+    nivel: Annotated[NivelGobierno | None, Query(description="Nivel de gobierno")] = None,
+    pais: Annotated[
+        str | None, Query(pattern=r"^[A-Z]{2}$", description="País (consulados)")
+    ] = None,
+    dias_min: Annotated[
+        int, Query(ge=0, le=1000, description="Días hábiles de atraso, como mínimo")
+    ] = 0,
+    limite: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[Cursor | None, Query()] = None,
+):
+    params = {
+        "entidad": entidad,
+        "nivel": nivel,
+        "pais": pais,
+        "dias_min": dias_min,
+        "limite": limite,
+        "cursor": cursor,
+    }
+    return await internos.llamar(
+        request,
+        "plazos",
+        "GET",
+        "/supervision/vencidos",
+        quien,
+        params={k: v for k, v in params.items() if v is not None},
+    )
+
+
+@router.post(
+    "/reclamos/{codigo}/intervencion",
+    response_model=IntervencionRegistrada,
+    status_code=201,
+    responses={**ERRORES, 404: {"model": Error}, 409: {"model": Error}},
+    summary="Registrar una intervención de la SGP en un reclamo",
+    description="Se avisa a los responsables de la entidad, se muestra en el historial del "
+    "ciudadano y se cuenta por entidad.",
+)
+async def intervenir(
+    codigo: Codigo,
+    nota: NotaIntervencion,
+    request: Request,
+    quien: Supervisor,
+    internos: Internos,
+    idempotencia: ClaveIdempotencia = None,
+):
+    return await internos.llamar(
+        request,
+        "plazos",
+        "POST",
+        f"/supervision/reclamos/{codigo}/intervencion",
+        quien,
+        nota.model_dump(),
+        idempotencia=idempotencia,
+    )
+
+
+@router.get(
+    "/intervenciones",
+    response_model=list[IntervencionesEntidad],
+    responses=ERRORES,
+    summary="Intervenciones registradas por entidad",
+)
+async def intervenciones(request: Request, quien: Supervisor, internos: Internos):
+    return await internos.llamar(request, "plazos", "GET", "/supervision/intervenciones", quien)

@@ -1,97 +1,140 @@
-"""plazos' integration-event handlers: start the clock when a reclamo is registered, stop it when
-it is answered. Either may arrive first; the document keeps what came and closes when both are in.
+"""plazos' integration-event handlers. Each records its fact on the reclamo's clock and lets
+`expedientes.sincronizar` recompute the rest, so events may arrive in any order (and the
+Despachador applies each id once): the clock follows from the set of facts, not from arrival.
 """
 
 from __future__ import annotations
-
-from datetime import date
 
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
 from comun.consumo import Manejador
 from comun.eventos import (
+    EntidadActualizada,
     Evento,
-    PlazoCalculado,
-    PlazoDetenido,
+    ReclamoArchivado,
+    ReclamoDesistido,
+    ReclamoObservado,
     ReclamoRegistrado,
     ReclamoRespondido,
-    nuevo_evento,
+    ReclamoSubsanado,
+    ReclamoTrasladado,
+    SubsanacionAbierta,
 )
 from servicios.plazos import dependencias
-from servicios.plazos.dominio import PoliticaPlazos, cerrar, fecha_recepcion, vencimiento
+from servicios.plazos.dominio import PoliticaPlazos, subsanar_hasta
+from servicios.plazos.expedientes import SERVICIO, sincronizar
 
-SERVICIO = "plazos"
+__all__ = ["SERVICIO", "manejadores"]
 
 
 def manejadores(db: Database, politica: PoliticaPlazos) -> dict[str, Manejador]:
-    def al_registrarse(evento: Evento, datos: ReclamoRegistrado, s: ClientSession) -> list[Evento]:
-        cal = dependencias.calendario(db, s)
-        recepcion = fecha_recepcion(datos.registrado_en, cal, politica)
-        vence_en = vencimiento(recepcion, cal, politica)
+    def registrar(codigo: str, entidad_id: str, cambio: dict, s: ClientSession) -> None:
+        # The first event of a reclamo to arrive creates its document, whichever it is.
         db.plazos.update_one(
-            {"_id": evento.codigo},
-            {
-                "$set": {
-                    "entidad_id": datos.entidad_id,
-                    "registrado_en": datos.registrado_en,
-                    "fecha_recepcion": recepcion.isoformat(),
-                    "vence_en": vence_en,
-                    "dias_habiles": politica.dias_habiles,
-                },
-                "$setOnInsert": {"estado": "corriendo"},
-            },
+            {"_id": codigo},
+            {**cambio, "$setOnInsert": {"entidad_id": entidad_id}},
             upsert=True,
             session=s,
         )
-        calculado = PlazoCalculado(
-            entidad_id=datos.entidad_id,
-            fecha_recepcion=recepcion,
-            vence_en=vence_en,
-            dias_habiles=politica.dias_habiles,
-        )
-        eventos = [evento.consecuencia("plazo.calculado", calculado, SERVICIO)]
-        doc = db.plazos.find_one({"_id": evento.codigo}, session=s)
-        if doc and doc.get("respondido_en"):  # the answer came first
-            eventos += _detener(doc, s)
-        return eventos
+
+    def al_registrarse(evento: Evento, datos: ReclamoRegistrado, s: ClientSession) -> list[Evento]:
+        cambio = {
+            "registrado_en": datos.registrado_en,
+            "entidad_registro": datos.entidad_id,
+            # The term of the policy in force at registration stays with the reclamo.
+            "dias_habiles": politica.dias_habiles,
+        }
+        registrar(evento.codigo, datos.entidad_id, {"$set": cambio}, s)
+        return sincronizar(db, evento.codigo, s, politica, origen=evento)
 
     def al_responderse(evento: Evento, datos: ReclamoRespondido, s: ClientSession) -> list[Evento]:
-        db.plazos.update_one(
-            {"_id": evento.codigo},
-            {"$set": {"respondido_en": datos.respondido_en, "entidad_id": datos.entidad_id}},
-            upsert=True,
-            session=s,
-        )
-        doc = db.plazos.find_one({"_id": evento.codigo}, session=s)
-        return _detener(doc, s) if doc and doc.get("vence_en") else []
+        cambio = {"$set": {"respondido_en": datos.respondido_en}}
+        registrar(evento.codigo, datos.entidad_id, cambio, s)
+        return sincronizar(db, evento.codigo, s, politica, origen=evento)
 
-    def _detener(doc: dict, s: ClientSession) -> list[Evento]:
-        if doc.get("estado") == "detenido":
-            return []
-        cierre = cerrar(
-            date.fromisoformat(doc["fecha_recepcion"]),
-            doc["vence_en"],
-            doc["respondido_en"],
-            dependencias.calendario(db, s),
+    def al_observarse(evento: Evento, datos: ReclamoObservado, s: ClientSession) -> list[Evento]:
+        cal = dependencias.calendario(db, s)
+        # Fixed when observed: it is the date the citizen is told.
+        hasta = subsanar_hasta(evento.ocurrido_en, cal, politica)
+        observacion = {
+            "id": evento.id,
+            "en": evento.ocurrido_en,
+            "pausa": politica.pausa_en_subsanacion,
+            "subsanar_hasta": hasta,
+        }
+        registrar(evento.codigo, datos.entidad_id, {"$push": {"observaciones": observacion}}, s)
+        # razon subsanacion: if the subsanado came first, this closes a pause at once.
+        eventos = sincronizar(
+            db, evento.codigo, s, politica, razon="subsanacion", origen=evento, calendario=cal
         )
-        db.plazos.update_one(
-            {"_id": doc["_id"]},
-            {
-                "$set": {
-                    "estado": "detenido",
-                    "dias_habiles_usados": cierre.dias_habiles_usados,
-                    "dentro_del_plazo": cierre.dentro_del_plazo,
-                }
-            },
-            session=s,
+        doc = db.plazos.find_one({"_id": evento.codigo}, session=s) or {}
+        if doc.get("estado") in ("detenido", "terminado"):
+            return eventos  # the reclamo ended meanwhile: nothing to subsanar
+        abierta = SubsanacionAbierta(
+            entidad_id=doc.get("entidad_id", datos.entidad_id),
+            observacion_id=evento.id,
+            subsanar_hasta=hasta,
+            dias_habiles=politica.dias_subsanacion,
+            # False if the subsanación already arrived, or the deadline had passed before.
+            reloj_pausado=bool(doc.get("reloj_pausado")),
         )
-        detenido = PlazoDetenido(
-            entidad_id=doc["entidad_id"],
-            detenido_en=doc["respondido_en"],
-            dias_habiles_usados=cierre.dias_habiles_usados,
-            dentro_del_plazo=cierre.dentro_del_plazo,
-        )
-        return [nuevo_evento("plazo.detenido", detenido, fuente=SERVICIO, codigo=doc["_id"])]
+        return [*eventos, evento.consecuencia("plazo.subsanacion_abierta", abierta, SERVICIO)]
 
-    return {"reclamo.registrado": al_registrarse, "reclamo.respondido": al_responderse}
+    def al_subsanarse(evento: Evento, datos: ReclamoSubsanado, s: ClientSession) -> list[Evento]:
+        subsanacion = {"id": evento.id, "en": evento.ocurrido_en}
+        registrar(evento.codigo, datos.entidad_id, {"$push": {"subsanaciones": subsanacion}}, s)
+        return sincronizar(
+            db, evento.codigo, s, politica, razon="subsanacion", origen=evento, reanuda=True
+        )
+
+    def al_trasladarse(evento: Evento, datos: ReclamoTrasladado, s: ClientSession) -> list[Evento]:
+        traslado = {
+            "id": evento.id,
+            "en": evento.ocurrido_en,
+            "entidad_id": datos.entidad_id,
+            "reinicia": politica.traslado_reinicia,
+        }
+        registrar(evento.codigo, datos.entidad_id, {"$push": {"traslados": traslado}}, s)
+        return sincronizar(db, evento.codigo, s, politica, razon="traslado", origen=evento)
+
+    def terminar(evento: Evento, entidad_id: str, tipo: str, s: ClientSession) -> list[Evento]:
+        # The first ending wins; the clock stops and no warning is raised any more.
+        doc = db.plazos.find_one({"_id": evento.codigo}, {"terminado": 1}, session=s)
+        if doc is None or "terminado" not in doc:
+            terminado = {"tipo": tipo, "en": evento.ocurrido_en}
+            registrar(evento.codigo, entidad_id, {"$set": {"terminado": terminado}}, s)
+        return sincronizar(db, evento.codigo, s, politica, origen=evento)
+
+    def al_archivarse(evento: Evento, datos: ReclamoArchivado, s: ClientSession) -> list[Evento]:
+        return terminar(evento, datos.entidad_id, "archivado", s)
+
+    def al_desistirse(evento: Evento, datos: ReclamoDesistido, s: ClientSession) -> list[Evento]:
+        return terminar(evento, datos.entidad_id, "desistido", s)
+
+    def al_actualizarse_entidad(evento: Evento, datos: EntidadActualizada, s: ClientSession):
+        # A local copy for the supervisor's listing (name, level, country); a late, older
+        # version of the catalogue must not overwrite a newer one.
+        entidad = datos.entidad
+        actual = db.entidades.find_one({"_id": entidad.id}, {"version": 1}, session=s)
+        if actual is not None and actual.get("version") and actual["version"] > evento.ocurrido_en:
+            return None
+        copia = {
+            "nombre": entidad.nombre,
+            "nivel": entidad.nivel,
+            "pais": entidad.pais,
+            "version": evento.ocurrido_en,
+        }
+        db.entidades.replace_one({"_id": entidad.id}, copia, upsert=True, session=s)
+        return None
+
+    return {
+        "catalogo.entidad_actualizada": al_actualizarse_entidad,
+        "reclamo.registrado": al_registrarse,
+        "reclamo.respondido": al_responderse,
+        "reclamo.observado": al_observarse,
+        "reclamo.subsanado": al_subsanarse,
+        "reclamo.trasladado": al_trasladarse,
+        "reclamo.archivado": al_archivarse,
+        "reclamo.desistido": al_desistirse,
+    }

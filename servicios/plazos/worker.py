@@ -1,15 +1,26 @@
 """plazos worker: `python -m servicios.plazos.worker`."""
 
+import threading
+
 from comun.servicio import arrancar
 from comun.worker import correr_worker
 from servicios.plazos import dependencias
 from servicios.plazos.ajustes import AjustesPlazos
+from servicios.plazos.barrido import Barrido
 from servicios.plazos.manejadores import SERVICIO, manejadores
 
 
 def main() -> None:
     ctx = arrancar(SERVICIO, AjustesPlazos, preparar=dependencias.preparar)
-    correr_worker(SERVICIO, ctx.ajustes, ctx.db, manejadores(ctx.db, ctx.ajustes.politica()))
+    politica = ctx.ajustes.politica()
+    barrido = Barrido(ctx.db, politica)
+
+    def barrer(parar: threading.Event) -> None:
+        barrido.correr(parar, ctx.ajustes.barrido_intervalo_s)
+
+    correr_worker(
+        SERVICIO, ctx.ajustes, ctx.db, manejadores(ctx.db, politica), bucles={"barrido": barrer}
+    )
 
 
 if __name__ == "__main__":
