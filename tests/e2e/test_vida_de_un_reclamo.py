@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
+import httpx
 import pytest
 
 from comun.tiempo import dia_en_lima
@@ -90,12 +91,11 @@ def test_la_vida_completa_de_un_reclamo(plataforma, api):
     assert visto["entidad"] == {"id": "minsa", "nombre": "Ministerio de Salud"}
 
     entrada = esperar(
-        lambda: [e for e in api.get("/bandeja", headers=minsa).json() if e["codigo"] == codigo],
+        lambda: [e for e in bandeja_completa(api, minsa) if e["codigo"] == codigo],
         "el reclamo en la bandeja",
     )[0]
     # The rejected one never reached the entity, though the later good one did.
-    bandeja = api.get("/bandeja", headers=minsa, params={"limite": 200}).json()
-    assert rechazado not in {e["descripcion"] for e in bandeja}
+    assert rechazado not in {e["descripcion"] for e in bandeja_completa(api, minsa)}
     assert entrada["unidad_id"] == "infraestructura"
     assert entrada["estado"] == "derivado"
     assert datetime.fromisoformat(entrada["vence_en"]) == vence_en
@@ -113,7 +113,7 @@ def test_la_vida_completa_de_un_reclamo(plataforma, api):
 
     # Nobody else sees it: another entity, no key, a bad key, a wrong document.
     assert api.get(f"/bandeja/{codigo}", headers=otra).status_code == 404
-    assert codigo not in {e["codigo"] for e in api.get("/bandeja", headers=otra).json()}
+    assert codigo not in {e["codigo"] for e in bandeja_completa(api, otra)}
     r = api.post(f"/bandeja/{codigo}/respuesta", headers=otra, json={"texto": "x" * 20})
     assert r.status_code == 404
     assert api.get("/bandeja").status_code == 401
@@ -185,3 +185,16 @@ def test_la_vida_completa_de_un_reclamo(plataforma, api):
     # The survey feeds the entity's satisfaction index.
     indices = api.get("/indices/satisfaccion", headers=minsa).json()
     assert indices[0]["entidad_id"] == "minsa" and indices[0]["respuestas"] >= 1
+
+
+def bandeja_completa(api: httpx.Client, cabeceras: dict[str, str]) -> list[dict]:
+    """Every entry of the caller's bandeja, page after page through the cursor."""
+    entradas: list[dict] = []
+    params: dict = {"limite": 200}
+    while True:
+        pagina = api.get("/bandeja", headers=cabeceras, params=params)
+        assert pagina.status_code == 200, pagina.text
+        entradas += pagina.json()["items"]
+        if not (cursor := pagina.json()["siguiente"]):
+            return entradas
+        params["cursor"] = cursor
