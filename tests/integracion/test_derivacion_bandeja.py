@@ -44,12 +44,11 @@ from comun.outbox import Relay
 from comun.tiempo import LIMA
 from servicios.derivacion.dominio import puede
 from servicios.derivacion.manejadores import manejadores
-from servicios.derivacion.service import crear_app
 from tests.esperas import esperar
+from tests.integracion.servicios import app_de_servicio, como
 
 pytestmark = [pytest.mark.integracion, pytest.mark.timeout(180)]
 
-TOKEN = "token-interno-de-prueba-0123456789"
 ALFABETO = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 BASE = datetime(2027, 1, 4, 4, 59, 59, tzinfo=UTC)  # a deadline: 23:59:59 Lima
 
@@ -198,12 +197,7 @@ class Derivacion:
     def cabeceras(
         self, rol: str = "entidad", entidad: str | None = "minsa", unidad: str | None = None
     ) -> dict:
-        return {
-            "X-Token-Interno": TOKEN,
-            "X-Rol": rol,
-            "X-Entidad": entidad if rol == "entidad" else "",
-            "X-Unidad": unidad or "",
-        }
+        return como(rol, entidad if rol == "entidad" else None, unidad)
 
     def get(self, ruta: str, quien: dict | None = None, **params):
         return self.app.test_client().get(
@@ -311,15 +305,11 @@ def _corriendo(consumidor: Consumidor) -> Iterator[None]:
 
 @pytest.fixture
 def derivacion(monkeypatch, mongo_url, amqp_url, bus_nombre, topo, db) -> Iterator[Derivacion]:
-    monkeypatch.setenv("MONGO_URL", mongo_url)
-    monkeypatch.setenv("MONGO_DB", db.name)
-    monkeypatch.setenv("TOKEN_INTERNO", TOKEN)
-    monkeypatch.setenv("BUS_NOMBRE", str(bus_nombre))
-    monkeypatch.setenv("AMQP_URL", amqp_url)
-    monkeypatch.delenv("RELOJ_ARCHIVO", raising=False)
     # The service's JSON logs would replace pytest's capture.
     monkeypatch.setattr(servicio_comun, "configurar_logs", lambda *a, **k: None)
-    app = crear_app()
+    app = app_de_servicio(
+        monkeypatch, "derivacion", db, mongo_url, amqp_url, bus_nombre, RELOJ_ARCHIVO=None
+    )
 
     conexion = pika.BlockingConnection(pika.URLParameters(amqp_url))
     canal = conexion.channel()
@@ -346,7 +336,7 @@ def derivacion(monkeypatch, mongo_url, amqp_url, bus_nombre, topo, db) -> Iterat
         topo.cola(espia),
         vistos,
     )
-    operador = {"X-Token-Interno": TOKEN, "X-Rol": "operador"}
+    operador = como("operador")
     for entidad in (MINSA, SUNAT):
         r = app.test_client().put(
             f"/catalogo/entidades/{entidad['id']}", json=entidad, headers=operador

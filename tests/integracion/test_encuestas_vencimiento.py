@@ -24,10 +24,11 @@ from servicios.encuestas.ajustes import AjustesEncuestas
 from servicios.encuestas.dominio import huella
 from servicios.encuestas.manejadores import manejadores
 from tests import esperas
+from tests.integracion.servicios import TOKEN, app_de_servicio, como
 
 pytestmark = [pytest.mark.integracion, pytest.mark.timeout(120)]
 
-TOKEN = "token-interno-de-prueba-0123456789"
+CIUDADANO = como("ciudadano")  # the headers of the citizen's calls, as the gateway sends them
 RESPUESTA = {
     "satisfaccion": 4,
     "resuelto": True,
@@ -43,31 +44,10 @@ RESPUESTA = {
 
 
 @pytest.fixture
-def reloj_archivo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    archivo = tmp_path / "reloj"
-    archivo.write_text("0")
-    monkeypatch.setenv("RELOJ_ARCHIVO", str(archivo))
-    return archivo
-
-
-@pytest.fixture
 def encuestas(mongo_url, db: Database, amqp_url, bus_nombre, reloj_archivo, monkeypatch):
     """encuestas' web app (Flask test client) on the test's database."""
-    from servicios.encuestas.service import crear_app
-
-    for nombre, valor in {
-        "MONGO_URL": mongo_url,
-        "MONGO_DB": db.name,
-        "TOKEN_INTERNO": TOKEN,
-        "AMQP_URL": amqp_url,
-        "BUS_NOMBRE": bus_nombre,
-    }.items():
-        monkeypatch.setenv(nombre, valor)
-    return crear_app().test_client()
-
-
-def cabeceras() -> dict:
-    return {"X-Token-Interno": TOKEN, "X-Rol": "ciudadano"}
+    app = app_de_servicio(monkeypatch, "encuestas", db, mongo_url, amqp_url, bus_nombre)
+    return app.test_client()
 
 
 def responder_reclamo(db: Database, codigo: str, dias: int = 30) -> str:
@@ -99,7 +79,7 @@ def test_la_encuesta_vence_a_los_dias_de_vigencia(encuestas, db: Database):
     assert abs(doc["vence_en"] - Evento.model_validate(creada).contenido().vence_en) < timedelta(
         milliseconds=1
     )
-    visto = encuestas.get(f"/encuestas/{token}", headers=cabeceras()).get_json()
+    visto = encuestas.get(f"/encuestas/{token}", headers=CIUDADANO).get_json()
     assert visto["estado"] == "pendiente"
     assert visto["vence_en"] is not None
     assert "estado_1_vence_en_1" in db.encuestas.index_information()  # the sweep's index
@@ -119,7 +99,7 @@ def test_dos_barridos_a_la_vez_vencen_cada_encuesta_una_vez(
     codigos = [f"R-2222-3333-{i:04d}" for i in range(40)]
     tokens = {c: responder_reclamo(db, c) for c in codigos}
     respondida = codigos[0]
-    r = encuestas.post(f"/encuestas/{tokens[respondida]}", json=RESPUESTA, headers=cabeceras())
+    r = encuestas.post(f"/encuestas/{tokens[respondida]}", json=RESPUESTA, headers=CIUDADANO)
     assert r.status_code == 200
     reloj.adelantar(reloj_archivo, dias=31)
     nueva = "R-9999-9999-9999"
@@ -187,10 +167,10 @@ def test_una_encuesta_vencida_no_se_responde(encuestas, db: Database, reloj_arch
     reloj.adelantar(reloj_archivo, dias=30, segundos=5)
 
     # Past its date, before any sweep: already expired for the citizen.
-    visto = encuestas.get(f"/encuestas/{token}", headers=cabeceras()).get_json()
-    antes_del_barrido = encuestas.post(f"/encuestas/{token}", json=RESPUESTA, headers=cabeceras())
+    visto = encuestas.get(f"/encuestas/{token}", headers=CIUDADANO).get_json()
+    antes_del_barrido = encuestas.post(f"/encuestas/{token}", json=RESPUESTA, headers=CIUDADANO)
     dependencias.vencer(db, reloj.ahora(), 30)
-    despues = encuestas.post(f"/encuestas/{token}", json=RESPUESTA, headers=cabeceras())
+    despues = encuestas.post(f"/encuestas/{token}", json=RESPUESTA, headers=CIUDADANO)
 
     assert visto["estado"] == "vencida"
     for r in (antes_del_barrido, despues):
@@ -205,8 +185,8 @@ def test_una_encuesta_vencida_no_se_responde(encuestas, db: Database, reloj_arch
 def test_una_encuesta_en_plazo_se_responde_una_vez(encuestas, db: Database):
     token = responder_reclamo(db, "R-2222-3333-4444")
 
-    primera = encuestas.post(f"/encuestas/{token}", json=RESPUESTA, headers=cabeceras())
-    segunda = encuestas.post(f"/encuestas/{token}", json=RESPUESTA, headers=cabeceras())
+    primera = encuestas.post(f"/encuestas/{token}", json=RESPUESTA, headers=CIUDADANO)
+    segunda = encuestas.post(f"/encuestas/{token}", json=RESPUESTA, headers=CIUDADANO)
 
     assert primera.status_code == 200
     assert segunda.status_code == 409 and segunda.get_json()["error"] == "ya_respondida"

@@ -18,7 +18,6 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pika
 import pytest
@@ -26,157 +25,32 @@ from flask.testing import FlaskClient
 from pymongo import MongoClient
 from pymongo.database import Database
 
-from comun import almacen, outbox
 from comun.bus import Publicador, Topologia, declarar
-from comun.consumo import Despachador
-from comun.eventos import (
-    Contacto,
-    Entidad,
-    EntidadActualizada,
-    Evento,
-    ReclamoDesistido,
-    ReclamoObservado,
-    ReclamoRegistrado,
-    ReclamoRespondido,
-    Responsable,
-    Unidad,
-    nuevo_evento,
-)
+from comun.eventos import Evento, ReclamoDesistido, nuevo_evento
 from comun.metricas import Metricas
 from comun.outbox import Relay
-from servicios.plazos import dependencias
 from servicios.plazos.barrido import Barrido
-from servicios.plazos.dominio import PoliticaPlazos
-from servicios.plazos.manejadores import manejadores
 from tests import esperas
+from tests.integracion.plazos import (
+    POLITICA,
+    RECIBIDO,
+    VENCE,
+    cliente_plazos,
+    codigo,
+    eventos_en_outbox,
+    observado,
+    poner_reloj,
+    registrado,
+    respondido,
+)
+from tests.integracion.servicios import como
 
 pytestmark = [pytest.mark.integracion, pytest.mark.timeout(120)]
 
-TOKEN = "token-interno-de-prueba-0123456789"
-POLITICA = PoliticaPlazos()
-RECIBIDO = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # Tuesday 24 Nov 2026, 10:00 Lima
-VENCE = datetime(2027, 1, 12, 4, 59, 59, tzinfo=UTC)
 VENCE_CON_31_DIC = datetime(2027, 1, 13, 4, 59, 59, tzinfo=UTC)
-OBSERVADO = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)  # Monday 7 Dec 2026, 10:00 Lima
-SUBSANAR_HASTA = datetime(2026, 12, 12, 4, 59, 59, tzinfo=UTC)
-
-
-# --- helpers shared with test_plazos_supervision -----------------------------------------------
-
-
-def codigo(n: int) -> str:
-    """A valid código (R-XXXX-XXXX-XXXX, letters and digits 2-9) numbered n."""
-    letras = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-    a, b = divmod(n, len(letras))
-    return f"R-TEST-PLZ{letras[a % len(letras)]}-{letras[b]}AAA"
-
-
-def registrado(cod: str, registrado_en: datetime = RECIBIDO, entidad: str = "minsa") -> Evento:
-    datos = ReclamoRegistrado(
-        entidad_id=entidad,
-        canal="virtual",
-        motivo="tiempo",
-        ocurrido_en=registrado_en - timedelta(days=1),
-        registrado_en=registrado_en,
-        descripcion="Demora en la atención",
-        pedido="Que me atiendan",
-        medio_respuesta="email",
-        contacto=Contacto(
-            tipo_documento="DNI", numero_documento="12345678", nombres="Ana", apellidos="Quispe"
-        ),
-    )
-    return nuevo_evento("reclamo.registrado", datos, fuente="registro", codigo=cod)
-
-
-def respondido(cod: str, en: datetime, entidad: str = "minsa") -> Evento:
-    datos = ReclamoRespondido(entidad_id=entidad, respuesta="Atendido", respondido_en=en)
-    return nuevo_evento("reclamo.respondido", datos, fuente="derivacion", codigo=cod)
-
-
-def observado(cod: str, en: datetime = OBSERVADO, entidad: str = "minsa") -> Evento:
-    datos = ReclamoObservado(
-        entidad_id=entidad, unidad_id="ogc", observacion="Falta la copia del recibo"
-    )
-    return nuevo_evento("reclamo.observado", datos, fuente="derivacion", codigo=cod, ocurrido_en=en)
-
-
-def entidad_actualizada(id_: str, nombre: str, nivel: str = "nacional", pais: str = "PE"):
-    responsable = Responsable(nombre="Resp", email="resp@example.org")
-    entidad = Entidad(
-        id=id_,
-        nombre=nombre,
-        tipo="ministerio",
-        nivel=nivel,
-        pais=pais,
-        unidades=[Unidad(id="ogc", nombre="Atención", responsable=responsable)],
-        unidad_por_defecto="ogc",
-    )
-    return nuevo_evento(
-        "catalogo.entidad_actualizada", EntidadActualizada(entidad=entidad), fuente="derivacion"
-    )
-
-
-def poner_reloj(archivo: Path, momento: datetime) -> None:
-    """The domain clock of this process (comun.reloj) reads `momento` now."""
-    archivo.write_text(str((momento - datetime.now(UTC)).total_seconds()))
-
-
-def preparar_almacen(db: Database) -> None:
-    almacen.asegurar_colecciones(db, "procesados", "outbox", "relay", "idempotencia")
-    outbox.preparar(db)
-    dependencias.preparar(db)
-
-
-def eventos_en_outbox(db: Database, tipo: str) -> list[dict]:
-    return [d["evento"] for d in db.outbox.find({"evento.tipo": tipo})]
-
-
-def cliente_plazos(monkeypatch: pytest.MonkeyPatch, mongo_url: str, db: Database, amqp_url: str):
-    """plazos' Flask app on the test's database, and a caller with the gateway's token."""
-    from servicios.plazos.service import crear_app
-
-    for nombre, valor in {
-        "MONGO_URL": mongo_url,
-        "MONGO_DB": db.name,
-        "TOKEN_INTERNO": TOKEN,
-        "AMQP_URL": amqp_url,
-        "LOG_LEVEL": "WARNING",
-    }.items():
-        monkeypatch.setenv(nombre, valor)
-    return crear_app().test_client()
-
-
-def como(rol: str, entidad: str | None = None, **extra: str) -> dict[str, str]:
-    return {"X-Token-Interno": TOKEN, "X-Rol": rol, "X-Entidad": entidad or "", **extra}
 
 
 # --- fixtures -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def reloj_archivo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    archivo = tmp_path / "desfase"
-    archivo.write_text("0")
-    monkeypatch.setenv("RELOJ_ARCHIVO", str(archivo))
-    return archivo
-
-
-@pytest.fixture
-def plazos_db(db: Database) -> Database:
-    preparar_almacen(db)
-    return db
-
-
-@pytest.fixture
-def despachar(plazos_db: Database):
-    despachador = Despachador(
-        plazos_db, "plazos", manejadores(plazos_db, POLITICA), Metricas("prueba")
-    )
-
-    def aplicar(evento: Evento) -> bool:
-        return despachador.aplicar(evento, evento.contenido())
-
-    return aplicar
 
 
 @pytest.fixture

@@ -11,74 +11,41 @@ On Friday 15 Jan 2027 those are 5 (11-15 Jan), 4 (12-15) and 3 (13-15) business 
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from pymongo.database import Database
-from werkzeug.serving import make_server
 
-from comun.consumo import Despachador
 from comun.eventos import (
     Evento,
     ReclamoSubsanado,
     ReclamoTrasladado,
     nuevo_evento,
 )
-from comun.metricas import Metricas
 from servicios.plazos.dominio import PoliticaPlazos
-from servicios.plazos.manejadores import manejadores
-from tests.integracion.test_plazos_barrido import (
+from tests.integracion.plazos import (
     OBSERVADO,
-    POLITICA,
     RECIBIDO,
     SUBSANAR_HASTA,
-    TOKEN,
     VENCE,
     cliente_plazos,
     codigo,
-    como,
+    despachador,
     entidad_actualizada,
     eventos_en_outbox,
     observado,
     poner_reloj,
-    preparar_almacen,
     registrado,
     respondido,
 )
+from tests.integracion.servicios import TOKEN, como, servido
 
 pytestmark = [pytest.mark.integracion, pytest.mark.timeout(120)]
 
 LUNES_23 = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 MIERCOLES_25 = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 VIERNES_15_ENE = datetime(2027, 1, 15, 15, 0, tzinfo=UTC)  # 10:00 Lima
-
-
-@pytest.fixture
-def reloj_archivo(tmp_path, monkeypatch):
-    archivo = tmp_path / "desfase"
-    archivo.write_text("0")
-    monkeypatch.setenv("RELOJ_ARCHIVO", str(archivo))
-    return archivo
-
-
-@pytest.fixture
-def plazos_db(db: Database) -> Database:
-    preparar_almacen(db)
-    return db
-
-
-def despachador(db: Database, politica: PoliticaPlazos = POLITICA):
-    d = Despachador(db, "plazos", manejadores(db, politica), Metricas("prueba"))
-    return lambda evento: d.aplicar(evento, evento.contenido())
-
-
-@pytest.fixture
-def despachar(plazos_db):
-    return despachador(plazos_db)
 
 
 @pytest.fixture
@@ -333,12 +300,6 @@ def test_intervencion_contada_por_entidad_y_publicada(plazos_db, api, vencidos):
 # --- through the gateway ------------------------------------------------------------------------
 
 
-def _puerto_libre() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def gateway(api, plazos_db, mongo_url, _cliente_mongo) -> Iterator[tuple[TestClient, dict]]:
     """The real gateway in front of plazos served over HTTP; keys for each role."""
@@ -346,28 +307,23 @@ def gateway(api, plazos_db, mongo_url, _cliente_mongo) -> Iterator[tuple[TestCli
     from gateway.app import crear_app
     from gateway.credenciales import crear
 
-    puerto = _puerto_libre()
-    servidor = make_server("127.0.0.1", puerto, api.application, threaded=True)
-    hilo = threading.Thread(target=servidor.serve_forever, daemon=True)
-    hilo.start()
     base_gateway = _cliente_mongo[plazos_db.name + "_gw"]
     claves = {
         "operador": crear(base_gateway, "operador", "Operador"),
         "supervisor": crear(base_gateway, "supervisor", "SGP"),
         "entidad": crear(base_gateway, "entidad", "Mesa", entidad="minsa"),
     }
-    ajustes = AjustesGateway(
-        mongo_url=mongo_url,
-        mongo_db=base_gateway.name,
-        token_interno=TOKEN,
-        url_plazos=f"http://127.0.0.1:{puerto}",
-    )
     try:
-        with TestClient(crear_app(ajustes), base_url="http://prueba/api/v1") as cliente:
-            yield cliente, claves
+        with servido(api.application) as url_plazos:
+            ajustes = AjustesGateway(
+                mongo_url=mongo_url,
+                mongo_db=base_gateway.name,
+                token_interno=TOKEN,
+                url_plazos=url_plazos,
+            )
+            with TestClient(crear_app(ajustes), base_url="http://prueba/api/v1") as cliente:
+                yield cliente, claves
     finally:
-        servidor.shutdown()
-        hilo.join(10)
         _cliente_mongo.drop_database(base_gateway.name)
 
 

@@ -2,186 +2,24 @@
 desistimiento, in registro against the real store, their events relayed to the real broker.
 
 registro's web app runs in-process (Flask test client) on the test's database; the events other
-services would send are applied with registro's own handlers through a real Despachador."""
+services would send are applied with registro's own handlers through a real Despachador (the
+`registro` fixture, tests/integracion/conftest.py, and tests/integracion/ciudadano.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
-import pika
 import pytest
-from pymongo.database import Database
 
 from comun import reloj
 from comun.bus import Publicador, Topologia, declarar
-from comun.consumo import Despachador
-from comun.eventos import (
-    Datos,
-    EntidadActualizada,
-    Evento,
-    ReclamoDerivado,
-    ReclamoEnAtencion,
-    ReclamoObservado,
-    ReclamoRespondido,
-    SubsanacionAbierta,
-    nuevo_evento,
-)
+from comun.eventos import ReclamoEnAtencion, ReclamoObservado, ReclamoRespondido
 from comun.metricas import Metricas
 from comun.outbox import Relay
-from servicios.registro.manejadores import manejadores
 from tests import esperas
+from tests.integracion.ciudadano import Ciudadano
 
 pytestmark = [pytest.mark.integracion, pytest.mark.timeout(120)]
-
-TOKEN = "token-interno-de-prueba-0123456789"
-DNI = "45678912"
-ENTIDAD = {
-    "id": "sunat",
-    "nombre": "Superintendencia Nacional de Aduanas y de Administración Tributaria",
-    "tipo": "organismo",
-    "unidades": [
-        {
-            "id": "atencion",
-            "nombre": "Atención al Contribuyente",
-            "responsable": {"nombre": "Ana Torres", "email": "ana@sunat.example"},
-        }
-    ],
-    "unidad_por_defecto": "atencion",
-}
-
-
-def hoja() -> dict:
-    return {
-        "ciudadano": {
-            "documento": {"tipo": "dni", "numero": DNI},
-            "nombres": "Rosa María",
-            "apellidos": "Quispe Huamán",
-            "telefono": "987654321",
-        },
-        "entidad_id": "sunat",
-        "ocurrido_en": (reloj.ahora() - timedelta(days=2)).isoformat(),
-        "motivo": "tiempo",
-        "descripcion": "Esperé tres horas para ser atendida y nadie me dio información.",
-        "pedido": "Que mejoren el sistema de turnos.",
-        "medio_respuesta": "telefono",
-        "acepta_privacidad": True,
-    }
-
-
-# --- fixtures -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def reloj_archivo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    archivo = tmp_path / "reloj"
-    archivo.write_text("0")
-    monkeypatch.setenv("RELOJ_ARCHIVO", str(archivo))
-    return archivo
-
-
-@pytest.fixture
-def registro(mongo_url, db: Database, amqp_url, bus_nombre, reloj_archivo, monkeypatch):
-    """registro's web app on the test's database."""
-    from servicios.registro.service import crear_app
-
-    for nombre, valor in {
-        "MONGO_URL": mongo_url,
-        "MONGO_DB": db.name,
-        "TOKEN_INTERNO": TOKEN,
-        "AMQP_URL": amqp_url,
-        "BUS_NOMBRE": bus_nombre,
-        "URL_PORTAL": "https://reclamos.example.pe/",
-    }.items():
-        monkeypatch.setenv(nombre, valor)
-    return Ciudadano(crear_app().test_client(), db)
-
-
-class Ciudadano:
-    """Calls registro as the gateway does for an anonymous citizen, and plays the other services."""
-
-    def __init__(self, cliente, db: Database) -> None:
-        self.cliente = cliente
-        self.db = db
-        self.despachador = Despachador(db, "registro", manejadores(db), Metricas("registro"))
-        self.recibir(
-            "catalogo.entidad_actualizada", EntidadActualizada.model_validate({"entidad": ENTIDAD})
-        )
-
-    def post(self, ruta: str, cuerpo: dict, clave: str | None = None):
-        cabeceras = {"X-Token-Interno": TOKEN, "X-Rol": "ciudadano", "X-Request-Id": "prueba"}
-        if clave:
-            cabeceras["Idempotency-Key"] = clave
-        return self.cliente.post(ruta, json=cuerpo, headers=cabeceras)
-
-    def presentar(self) -> str:
-        r = self.post("/reclamos", hoja())
-        assert r.status_code == 201, r.get_json()
-        codigo = r.get_json()["codigo"]
-        self.recibir("reclamo.derivado", self.derivado(), codigo)
-        return codigo
-
-    @staticmethod
-    def derivado() -> ReclamoDerivado:
-        return ReclamoDerivado(
-            entidad_id="sunat", unidad_id="atencion", unidad_nombre="Atención", por_regla=False
-        )
-
-    def recibir(self, tipo: str, datos: Datos, codigo: str | None = None, **kw) -> Evento:
-        evento = nuevo_evento(tipo, datos, fuente="prueba", codigo=codigo, **kw)
-        self.despachador(evento, datos)
-        return evento
-
-    def observar(self, codigo: str, dias: float = 2) -> Evento:
-        observado = self.recibir(
-            "reclamo.observado",
-            ReclamoObservado(
-                entidad_id="sunat",
-                unidad_id="atencion",
-                observacion="Adjunte copia del ticket de atención que le entregaron.",
-            ),
-            codigo,
-        )
-        self.recibir(
-            "plazo.subsanacion_abierta",
-            SubsanacionAbierta(
-                entidad_id="sunat",
-                observacion_id=observado.id,
-                subsanar_hasta=reloj.ahora() + timedelta(days=dias),
-                dias_habiles=2,
-                reloj_pausado=True,
-            ),
-            codigo,
-        )
-        return observado
-
-    def seguir(self, codigo: str, documento: str = DNI):
-        return self.post("/seguimiento", {"codigo": codigo, "numero_documento": documento})
-
-    def subsanar(self, codigo: str, documento: str = DNI, clave: str | None = None, **extra):
-        cuerpo = {
-            "numero_documento": documento,
-            "texto": "Adjunto el ticket número 1234 que me entregaron.",
-            "adjuntos": [{"nombre": "ticket.jpg", "tipo_mime": "image/jpeg", "tamano_bytes": 9000}],
-            **extra,
-        }
-        return self.post(f"/reclamos/{codigo}/subsanacion", cuerpo, clave)
-
-    def desistir(self, codigo: str, documento: str = DNI, clave: str | None = None):
-        cuerpo = {"numero_documento": documento, "razon": "Ya me atendieron en otra sede."}
-        return self.post(f"/reclamos/{codigo}/desistimiento", cuerpo, clave)
-
-    def emitidos(self, tipo: str) -> list[dict]:
-        return [d["evento"] for d in self.db.outbox.find({"evento.tipo": tipo})]
-
-
-@pytest.fixture
-def canal(amqp_url: str) -> Iterator:
-    conexion = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    yield conexion.channel()
-    if conexion.is_open:
-        conexion.close()
 
 
 # --- subsanación --------------------------------------------------------------------------------

@@ -5,47 +5,32 @@ web server on the test's store."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from werkzeug.serving import make_server
 
 from gateway.ajustes import AjustesGateway
 from gateway.app import crear_app
-from tests.conftest import _puerto_libre
-from tests.integracion.test_registro_ciudadano import (  # noqa: F401  (fixtures)
-    DNI,
-    TOKEN,
-    Ciudadano,
-    registro,
-    reloj_archivo,
-)
+from tests.integracion.ciudadano import DNI, Ciudadano
+from tests.integracion.servicios import TOKEN, servido
 
 pytestmark = [pytest.mark.integracion, pytest.mark.timeout(120)]
 LIMITE = 3
 
 
 @pytest.fixture
-def api(registro: Ciudadano, mongo_url) -> Iterator[TestClient]:  # noqa: F811
-    puerto = _puerto_libre()
-    servidor = make_server("127.0.0.1", puerto, registro.cliente.application, threaded=True)
-    hilo = threading.Thread(target=servidor.serve_forever, daemon=True)
-    hilo.start()
-    ajustes = AjustesGateway(
-        mongo_url=mongo_url,
-        mongo_db=registro.db.name,
-        token_interno=TOKEN,
-        url_registro=f"http://127.0.0.1:{puerto}",
-        limite_fallos_seguimiento_por_hora=LIMITE,
-    )
-    try:
+def api(registro: Ciudadano, mongo_url) -> Iterator[TestClient]:
+    with servido(registro.cliente.application) as url_registro:
+        ajustes = AjustesGateway(
+            mongo_url=mongo_url,
+            mongo_db=registro.db.name,
+            token_interno=TOKEN,
+            url_registro=url_registro,
+            limite_fallos_seguimiento_por_hora=LIMITE,
+        )
         with TestClient(crear_app(ajustes), base_url="http://testserver/api/v1") as cliente:
             yield cliente
-    finally:
-        servidor.shutdown()
-        hilo.join(timeout=10)
 
 
 def subsanacion(documento: str = DNI, **extra) -> dict:
@@ -57,7 +42,7 @@ def subsanacion(documento: str = DNI, **extra) -> dict:
 
 
 def test_subsanacion_por_el_gateway_con_reintento_seguro(
-    registro: Ciudadano,  # noqa: F811
+    registro: Ciudadano,
     api: TestClient,
 ):
     codigo = registro.presentar()
@@ -78,7 +63,7 @@ def test_subsanacion_por_el_gateway_con_reintento_seguro(
     assert len(registro.emitidos("reclamo.subsanado")) == 1
 
 
-def test_desistimiento_por_el_gateway(registro: Ciudadano, api: TestClient):  # noqa: F811
+def test_desistimiento_por_el_gateway(registro: Ciudadano, api: TestClient):
     codigo = registro.presentar()
 
     r = api.post(f"/reclamos/{codigo}/desistimiento", json={"numero_documento": DNI})
@@ -91,7 +76,7 @@ def test_desistimiento_por_el_gateway(registro: Ciudadano, api: TestClient):  # 
 
 
 def test_el_documento_va_en_el_cuerpo_y_el_codigo_se_valida(
-    registro: Ciudadano,  # noqa: F811
+    registro: Ciudadano,
     api: TestClient,
 ):
     codigo = registro.presentar()
@@ -114,7 +99,7 @@ def test_el_documento_va_en_el_cuerpo_y_el_codigo_se_valida(
 
 
 def test_los_intentos_fallidos_cuentan_con_los_del_seguimiento(
-    registro: Ciudadano,  # noqa: F811
+    registro: Ciudadano,
     api: TestClient,
 ):
     codigo = registro.presentar()

@@ -33,12 +33,7 @@ from comun.eventos import (
 )
 from comun.tiempo import dia_en_lima
 from tests import esperas
-from tests.integracion.test_registro_ciudadano import (  # noqa: F401  (fixtures)
-    Ciudadano,
-    canal,
-    registro,
-    reloj_archivo,
-)
+from tests.integracion.ciudadano import Ciudadano
 
 pytestmark = [pytest.mark.integracion, pytest.mark.timeout(120)]
 
@@ -46,7 +41,7 @@ pytestmark = [pytest.mark.integracion, pytest.mark.timeout(120)]
 class Bus:
     """Publishes to registro's queue on the real broker; a running consumer applies them."""
 
-    def __init__(self, registro: Ciudadano, publicador: Publicador) -> None:  # noqa: F811
+    def __init__(self, registro: Ciudadano, publicador: Publicador) -> None:
         self.registro = registro
         self.publicador = publicador
 
@@ -66,7 +61,7 @@ class Bus:
 
 
 @pytest.fixture
-def bus(registro: Ciudadano, amqp_url, bus_nombre, canal) -> Iterator[Bus]:  # noqa: F811
+def bus(registro: Ciudadano, amqp_url, bus_nombre, canal) -> Iterator[Bus]:
     topo = Topologia(bus_nombre, retraso_reintento_ms=200)
     declarar(canal, topo, "registro", registro.despachador.claves)
     consumidor = Consumidor(
@@ -96,7 +91,7 @@ def un_dia(texto: str) -> datetime:
     return dia.replace(hour=17, tzinfo=UTC)  # 12:00 in Lima
 
 
-def test_todo_el_procedimiento_en_el_historial(registro: Ciudadano, bus: Bus):  # noqa: F811
+def test_todo_el_procedimiento_en_el_historial(registro: Ciudadano, bus: Bus):
     codigo = registro.presentar()
     t0 = reloj.ahora()
 
@@ -295,7 +290,7 @@ def test_todo_el_procedimiento_en_el_historial(registro: Ciudadano, bus: Bus):  
     ]
 
 
-def test_archivado_por_no_subsanar(registro: Ciudadano, bus: Bus):  # noqa: F811
+def test_archivado_por_no_subsanar(registro: Ciudadano, bus: Bus):
     codigo = registro.presentar()
     registro.observar(codigo)
 
@@ -318,9 +313,9 @@ def test_archivado_por_no_subsanar(registro: Ciudadano, bus: Bus):  # noqa: F811
 
 
 def test_el_enlace_de_la_encuesta_se_oculta_al_vencer(
-    registro: Ciudadano,  # noqa: F811
+    registro: Ciudadano,
     bus: Bus,
-    reloj_archivo,  # noqa: F811
+    reloj_archivo,
 ):
     codigo = registro.presentar()
     bus.entregar(
