@@ -7,11 +7,20 @@ service. Events are named by what happened, in the past tense.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationError,
+)
 
 from comun import reloj
 
@@ -92,6 +101,55 @@ def leer_evento(cuerpo: bytes) -> tuple[Evento, Datos]:
         raise EventoInvalido(f"datos inválidos para {evento.tipo}: {errores}") from exc
 
 
+# --- text fields that reach mails and screens -----------------------------------------------------
+
+# Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: a line break in a
+# name would add lines to the mails it is written into. The patterns go into the JSON schema so a
+# client (or a fuzzer) knows what is accepted; the validators give the Spanish message.
+PATRON_UNA_LINEA = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
+PATRON_VARIAS_LINEAS = r"^[^\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]*$"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def una_linea(texto: str | None) -> str | None:
+    if texto is not None and _CONTROL.search(texto):
+        raise ValueError("No puede contener saltos de línea ni caracteres de control")
+    return texto
+
+
+def _saltos_de_linea(texto: Any) -> Any:
+    # CRLF and CR (what browsers and some systems send) are kept as LF.
+    if isinstance(texto, str):
+        return texto.replace("\r\n", "\n").replace("\r", "\n")
+    return texto
+
+
+def varias_lineas(texto: str | None) -> str | None:
+    if texto is not None and _CONTROL.search(texto.replace("\n", "")):
+        raise ValueError(
+            "No puede contener caracteres de control (solo se admiten saltos de línea)"
+        )
+    return texto
+
+
+# Lengths go on the field (`nombres: UnaLinea = Field(max_length=100)`): so they stay the string's
+# own (a "caracteres" message, not "elementos"). An optional field uses the *Opcional type, not
+# `UnaLinea | None`, for the same reason.
+_UNA_LINEA = (AfterValidator(una_linea), Field(json_schema_extra={"pattern": PATRON_UNA_LINEA}))
+_VARIAS_LINEAS = (
+    BeforeValidator(_saltos_de_linea),
+    AfterValidator(varias_lineas),
+    Field(json_schema_extra={"pattern": PATRON_VARIAS_LINEAS}),
+)
+#: A name or any other single-line text: no line breaks, no control characters.
+UnaLinea = Annotated[str, *_UNA_LINEA]
+UnaLineaOpcional = Annotated[str | None, *_UNA_LINEA]
+#: A text that may have several lines (descripción, pedido, respuesta...): line breaks, no other
+#: control characters.
+VariasLineas = Annotated[str, *_VARIAS_LINEAS]
+VariasLineasOpcional = Annotated[str | None, *_VARIAS_LINEAS]
+
+
 # --- catalogue (owned by derivacion) -------------------------------------------------------------
 
 Identificador = Annotated[str, Field(pattern=r"^[a-z0-9-]{2,40}$")]
@@ -100,14 +158,14 @@ NivelGobierno = Literal["nacional", "regional", "local"]
 
 class Responsable(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    nombre: str = Field(min_length=1, max_length=120)
+    nombre: UnaLinea = Field(min_length=1, max_length=120)
     email: EmailStr
 
 
 class Unidad(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     id: Identificador
-    nombre: str = Field(min_length=1, max_length=200)
+    nombre: UnaLinea = Field(min_length=1, max_length=200)
     responsable: Responsable = Field(description="Responsable titular de la unidad")
     alterno: Responsable | None = Field(default=None, description="Responsable alterno")
 
@@ -121,15 +179,17 @@ class Regla(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     unidad: Identificador
-    motivo: str | None = None
-    sede: str | None = None
+    motivo: UnaLineaOpcional = Field(default=None, max_length=200)
+    sede: UnaLineaOpcional = Field(default=None, max_length=200)
 
 
 class Entidad(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     id: Identificador
-    nombre: str = Field(min_length=2, max_length=200)
-    tipo: str = Field(description="ministerio, municipalidad, consulado, organismo...")
+    nombre: UnaLinea = Field(min_length=2, max_length=200)
+    tipo: UnaLinea = Field(
+        max_length=100, description="ministerio, municipalidad, consulado, organismo..."
+    )
     nivel: NivelGobierno = Field(default="nacional", description="Nivel de gobierno")
     pais: str = Field(default="PE", pattern=r"^[A-Z]{2}$", description="País (consulados)")
     unidades: list[Unidad] = Field(min_length=1)
@@ -199,7 +259,7 @@ class Adjunto(BaseModel):
     """Metadata of a file the citizen attaches (the bytes are stored elsewhere)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    nombre: str = Field(min_length=1, max_length=200)
+    nombre: UnaLinea = Field(min_length=1, max_length=200)
     tipo_mime: Literal["application/pdf", "image/jpeg", "image/png"]
     bytes: int = Field(ge=1, le=20 * 1024 * 1024)
 

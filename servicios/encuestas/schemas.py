@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from comun.eventos import VariasLineasOpcional
+
 
 class Impulsor(StrEnum):
     """Drivers of satisfaction of the public-service quality norm."""
@@ -26,7 +28,7 @@ class RespuestaEncuesta(BaseModel):
     impulsores: dict[Impulsor, int] = Field(
         description="Calificación de 1 a 5 de cada impulsor: " + ", ".join(Impulsor)
     )
-    comentario: str | None = Field(default=None, max_length=2000)
+    comentario: VariasLineasOpcional = Field(default=None, max_length=2000)
 
     @field_validator("impulsores")
     @classmethod

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from comun.eventos import Identificador, NivelGobierno
+from comun.eventos import Identificador, NivelGobierno, UnaLinea, VariasLineas
 from servicios.plazos.consultas import leer_cursor
 
 FORMATO_FECHA = r"^\d{4}-\d{2}-\d{2}$"
@@ -42,7 +42,7 @@ class DiaNoLaborable(BaseModel):
     """A public-sector non-working day decreed by the government (added by an operator)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    motivo: str = Field(min_length=3, max_length=300, description="Norma que lo declara")
+    motivo: UnaLinea = Field(min_length=3, max_length=300, description="Norma que lo declara")
 
 
 class DiaDeclarado(BaseModel):
@@ -101,7 +101,9 @@ class PaginaVencidos(BaseModel):
 
 class NotaIntervencion(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    nota: str = Field(min_length=10, max_length=2000, description="Qué pide la SGP a la entidad")
+    nota: VariasLineas = Field(
+        min_length=10, max_length=2000, description="Qué pide la SGP a la entidad"
+    )
 
 
 class IntervencionRegistrada(BaseModel):

@@ -28,6 +28,7 @@ from pydantic import (
 
 from comun import reloj
 from comun.errores import errores_legibles, traducir_errores
+from comun.eventos import UnaLinea, UnaLineaOpcional, VariasLineas
 from servicios.registro.dominio import codigo_valido, normalizar_codigo
 
 MAX_ADJUNTOS = 10
@@ -169,18 +170,22 @@ class Representante(_Modelo):
     """Representante (padre, madre o tutor) de un ciudadano menor de edad."""
 
     documento: Documento = Field(description="Documento de identidad del representante.")
-    nombres: str = Field(min_length=1, max_length=100, description="Nombres del representante.")
-    apellidos: str = Field(min_length=1, max_length=100, description="Apellidos del representante.")
+    nombres: UnaLinea = Field(
+        min_length=1, max_length=100, description="Nombres del representante."
+    )
+    apellidos: UnaLinea = Field(
+        min_length=1, max_length=100, description="Apellidos del representante."
+    )
 
 
 class Ciudadano(_Modelo):
     """Datos de quien presenta el reclamo. Debe indicar al menos un correo o un teléfono."""
 
     documento: Documento = Field(description="Documento de identidad del ciudadano.")
-    nombres: str = Field(min_length=1, max_length=100, description="Nombres.")
-    apellidos: str = Field(min_length=1, max_length=100, description="Apellidos.")
+    nombres: UnaLinea = Field(min_length=1, max_length=100, description="Nombres.")
+    apellidos: UnaLinea = Field(min_length=1, max_length=100, description="Apellidos.")
     email: EmailStr | None = Field(default=None, description="Correo electrónico de contacto.")
-    telefono: str | None = Field(
+    telefono: UnaLineaOpcional = Field(
         default=None,
         description=(
             "Teléfono de contacto: de 7 a 15 dígitos, con «+» inicial opcional. Se admiten "
@@ -188,7 +193,9 @@ class Ciudadano(_Modelo):
         ),
         examples=["+51987654321"],
     )
-    direccion: str | None = Field(default=None, max_length=200, description="Dirección (opcional).")
+    direccion: UnaLineaOpcional = Field(
+        default=None, max_length=200, description="Dirección (opcional)."
+    )
     es_menor: bool = Field(default=False, description="Si el ciudadano es menor de edad.")
     representante: Representante | None = Field(
         default=None,
@@ -230,7 +237,7 @@ class Ciudadano(_Modelo):
 class Adjunto(_Modelo):
     """Metadatos de un archivo adjunto (el contenido se sube aparte)."""
 
-    nombre: str = Field(min_length=1, max_length=200, description="Nombre del archivo.")
+    nombre: UnaLinea = Field(min_length=1, max_length=200, description="Nombre del archivo.")
     tipo_mime: TipoMimeAdjunto = Field(description="Tipo del archivo: PDF, JPEG o PNG.")
     tamano_bytes: int = Field(
         ge=1, le=MAX_BYTES_ADJUNTOS, description="Tamaño del archivo en bytes (máximo 20 MB)."
@@ -247,7 +254,7 @@ class HojaReclamacion(_Modelo):
         description="Identificador de la entidad reclamada (minúsculas, dígitos y guiones).",
         examples=["sunat"],
     )
-    sede: str | None = Field(
+    sede: UnaLineaOpcional = Field(
         default=None,
         max_length=200,
         description="Lugar de los hechos: sede de la entidad o dirección web.",
@@ -259,10 +266,10 @@ class HojaReclamacion(_Modelo):
         )
     )
     motivo: Motivo = Field(description="Motivo del reclamo.")
-    descripcion: str = Field(
+    descripcion: VariasLineas = Field(
         min_length=10, max_length=5000, description="Descripción de lo ocurrido."
     )
-    pedido: str = Field(
+    pedido: VariasLineas = Field(
         min_length=5, max_length=2000, description="Lo que el ciudadano pide a la entidad."
     )
     medio_respuesta: MedioRespuesta = Field(
@@ -279,6 +286,17 @@ class HojaReclamacion(_Modelo):
         max_length=MAX_ADJUNTOS,
         description="Metadatos de los adjuntos: hasta 10 archivos y 20 MB en total.",
     )
+
+    @field_validator("ocurrido_en", mode="before")
+    @classmethod
+    def _ocurrido_en_es_texto(cls, valor: object) -> object:
+        # pydantic would read a number as seconds since 1970: the contract is an ISO-8601 text.
+        if isinstance(valor, int | float):
+            raise ValueError(
+                "Debe ser una fecha y hora ISO-8601 con zona horaria (p. ej. "
+                "2025-03-14T10:30:00-05:00)"
+            )
+        return valor
 
     @field_validator("ocurrido_en")
     @classmethod
@@ -366,7 +384,7 @@ class Subsanacion(_ConDocumento):
     """La información que la entidad pidió (observación), enviada por el ciudadano dentro del
     plazo para subsanar."""
 
-    texto: str = Field(
+    texto: VariasLineas = Field(
         min_length=10, max_length=5000, description="La información o aclaración solicitada."
     )
     adjuntos: list[Adjunto] = Field(
@@ -384,7 +402,7 @@ class Subsanacion(_ConDocumento):
 class Desistimiento(_ConDocumento):
     """El ciudadano desiste de su reclamo antes de la respuesta."""
 
-    razon: str | None = Field(
+    razon: UnaLineaOpcional = Field(
         default=None, max_length=1000, description="Por qué desiste (opcional)."
     )
 

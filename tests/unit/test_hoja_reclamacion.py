@@ -305,6 +305,18 @@ def test_fecha_futura() -> None:
     }
 
 
+@pytest.mark.parametrize("numero", [0, 1741966200, 1741966200.5, True])
+def test_fecha_como_numero_se_rechaza(numero: object) -> None:
+    # Found by the fuzzer: `"ocurrido_en": 0` filed a reclamo "ocurrido" on 1970-01-01.
+    datos = hoja_valida()
+    datos["ocurrido_en"] = numero
+    assert unico_error(datos) == {
+        "campo": "ocurrido_en",
+        "mensaje": "Debe ser una fecha y hora ISO-8601 con zona horaria (p. ej. "
+        "2025-03-14T10:30:00-05:00)",
+    }
+
+
 def test_fecha_dentro_de_la_tolerancia_de_reloj() -> None:
     datos = hoja_valida()
     datos["ocurrido_en"] = (datetime.now(UTC) + timedelta(minutes=2)).isoformat()
