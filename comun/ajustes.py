@@ -33,6 +33,9 @@ class Ajustes(BaseSettings):
     log_level: str = "INFO"
     puerto: int = 8000
     puerto_metricas: int = 9100
+    # Where a worker's /metrics listens: loopback unless told otherwise (compose sets 0.0.0.0,
+    # reachable only inside its network, where Prometheus scrapes it).
+    host_metricas: str = "127.0.0.1"
     prefetch: int = 50
     # Messages a worker handles at once (each in its own thread, with its own store session).
     hilos_consumo: int = 4

@@ -5,15 +5,19 @@ quorum queue with a delivery limit, dead-lettering into a direct exchange that f
 parking queue. Declaring is idempotent and happens at start; `infra/rabbitmq/definitions.json` is
 generated from the same code (`python -m herramientas.topologia`).
 
-pika connections are not thread-safe: every thread builds its own Publicador or Consumidor.
+pika connections are not thread-safe: every thread builds its own Publicador or Consumidor. A
+BlockingConnection only answers heartbeats while someone calls into it: a quiet publisher waits
+with `Publicador.esperar`, never a bare sleep, so the broker does not drop it for missed heartbeats.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,6 +29,7 @@ from pymongo.errors import ConnectionFailure
 
 from comun.almacen import AlmacenOcupado
 from comun.eventos import Evento, EventoInvalido, leer_evento
+from comun.logs import FORMA_ID, con_correlacion, correlacion_actual
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +111,8 @@ def declarar(
 
 def _conectar(url: str) -> pika.BlockingConnection:
     parametros = pika.URLParameters(url)
-    parametros.heartbeat = 30
+    if parametros.heartbeat is None:  # the URL may set its own (`?heartbeat=10`)
+        parametros.heartbeat = 30
     parametros.blocked_connection_timeout = 30
     return pika.BlockingConnection(parametros)
 
@@ -121,7 +127,16 @@ class Publicador:
         self._canal: BlockingChannel | None = None
 
     def _asegurar_canal(self) -> BlockingChannel:
-        if self._canal is None or self._canal.is_closed:
+        if self._conexion is not None and self._conexion.is_open:
+            try:
+                # Reads what arrived while quiet: a connection the broker closed (missed
+                # heartbeats, a restart) shows up now and is replaced, instead of failing the
+                # publish.
+                self._conexion.process_data_events(time_limit=0)
+            except AMQPError:
+                log.info("publicador: la conexión con el broker estaba cerrada; se abre otra")
+                self.cerrar()
+        if self._canal is None or not self._canal.is_open:
             self.cerrar()
             self._conexion = _conectar(self.url)
             self._canal = self._conexion.channel()
@@ -144,6 +159,24 @@ class Publicador:
             ),
             mandatory=True,
         )
+
+    def esperar(self, segundos: float, parar: threading.Event) -> None:
+        """Waits `segundos` (less if `parar` is set) keeping an open connection serviced: its
+        heartbeats go out and come in, so a quiet spell does not cost the connection and the
+        next publish is as fast as any. One the broker closed meanwhile is let go here."""
+        limite = time.monotonic() + segundos
+        while not parar.is_set():
+            restante = limite - time.monotonic()
+            if restante <= 0:
+                return
+            if self._conexion is None or not self._conexion.is_open:
+                parar.wait(restante)
+                return
+            try:
+                self._conexion.process_data_events(time_limit=min(restante, 0.2))
+            except AMQPError:
+                log.info("publicador: el broker cerró la conexión inactiva; se abrirá otra")
+                self.cerrar()
 
     def cerrar(self) -> None:
         if self._conexion is not None and self._conexion.is_open:
@@ -260,21 +293,23 @@ class Consumidor:
     ) -> None:
         """Runs in a worker thread. Never lets a message kill the consumer: whatever its headers,
         body or properties, it is applied, retried, or parked with the reason."""
-        try:
-            accion = self._atender(canal, metodo, propiedades, cuerpo)
-        except EsperarDependencia:
-            self._pausar.set()  # left unacked: closing the connection returns it to the queue
-            return
-        except Exception as exc:
-            log.exception("consumidor: mensaje que no se pudo atender; se aparca")
-            motivo = f"mensaje no atendible: {_motivo(exc)}"
-            accion = functools.partial(
-                self._reenviar, canal, metodo, propiedades, cuerpo, motivo, True
-            )
-        except BaseException as exc:  # the process is dying (a test simulates it this way)
-            self._caida = exc
-            return
-        en_la_conexion(accion)
+        # Until its body is read, a message's correlation is its property (if well-formed).
+        with con_correlacion(_id_seguro(_texto(propiedades, "correlation_id"))):
+            try:
+                accion = self._atender(canal, metodo, propiedades, cuerpo)
+            except EsperarDependencia:
+                self._pausar.set()  # left unacked: closing the connection returns it to the queue
+                return
+            except Exception as exc:
+                log.exception("consumidor: mensaje que no se pudo atender; se aparca")
+                motivo = f"mensaje no atendible: {_motivo(exc)}"
+                accion = functools.partial(
+                    self._reenviar, canal, metodo, propiedades, cuerpo, motivo, True
+                )
+            except BaseException as exc:  # the process is dying (a test simulates it this way)
+                self._caida = exc
+                return
+            en_la_conexion(_en_este_contexto(accion))
 
     def _atender(
         self, canal: BlockingChannel, metodo, propiedades, cuerpo: bytes
@@ -286,6 +321,19 @@ class Consumidor:
             return functools.partial(
                 self._reenviar, canal, metodo, propiedades, cuerpo, str(exc), True
             )
+        # Every line the event causes carries the correlation of its chain (or its own id).
+        correlacion = (
+            _id_seguro(evento.correlacion) or correlacion_actual() or _id_seguro(evento.id)
+        )
+        with con_correlacion(correlacion):
+            return _en_este_contexto(
+                self._aplicar(canal, metodo, propiedades, cuerpo, evento, datos)
+            )
+
+    def _aplicar(
+        self, canal: BlockingChannel, metodo, propiedades, cuerpo: bytes, evento: Evento, datos
+    ) -> Callable[[], None]:
+        """Applies a valid event: ack it, or retry or park it after a failure."""
         cabeceras = _cabeceras(propiedades)
         intentos = _contador(cabeceras, "x-intentos")
         try:
@@ -342,7 +390,9 @@ class Consumidor:
         esperas: int = 0,
     ) -> None:
         """Moves the message to the retry or the parking queue (confirmed), then acks it: if the
-        worker dies in between, the message is delivered again, never lost."""
+        worker dies in between, the message is delivered again, never lost. The copy keeps the
+        correlation (the property, or the one its handling ran with), whatever else is lost."""
+        correlacion = _texto(propiedades, "correlation_id") or correlacion_actual()
         cabeceras = _cabeceras(propiedades)
         cabeceras.update(
             {
@@ -361,15 +411,16 @@ class Consumidor:
             canal.basic_publish(destino[0], destino[1], cuerpo, salida, mandatory=True)
 
         try:
-            publicar(_propiedades(propiedades, cabeceras))
+            publicar(_propiedades(propiedades, cabeceras, correlacion))
         except (TypeError, ValueError, AssertionError, UnsupportedAMQPFieldException):
-            # A property pika cannot encode again: keep the body and our own headers only.
+            # A property pika cannot encode again: keep the body, our own headers and the
+            # correlation (a short text it decoded, or a well-formed id) only.
             nuestras = {
                 k: v
                 for k, v in cabeceras.items()
                 if k.startswith("x-") and isinstance(v, str | int)
             }
-            publicar(_propiedades(None, nuestras))
+            publicar(_propiedades(None, nuestras, correlacion))
         canal.basic_ack(metodo.delivery_tag)
         if aparcar:
             log.error(
@@ -377,6 +428,17 @@ class Consumidor:
                 self.topo.cola_parking(self.servicio),
                 extra={"motivo": motivo[:300], "message_id": _texto(propiedades, "message_id")},
             )
+
+
+def _en_este_contexto(accion: Callable[[], None]) -> Callable[[], None]:
+    """`accion` to run on another thread (the connection's) with this thread's context: its log
+    lines keep the message's correlation."""
+    return functools.partial(contextvars.copy_context().run, accion)
+
+
+def _id_seguro(valor: object) -> str | None:
+    """An id fit for a log line (comun.logs.FORMA_ID); anything else is not logged."""
+    return valor if isinstance(valor, str) and FORMA_ID.fullmatch(valor) else None
 
 
 def _motivo(exc: BaseException) -> str:
@@ -406,13 +468,13 @@ def _texto(propiedades, nombre: str) -> str | None:
     return valor if isinstance(valor, str) else None
 
 
-def _propiedades(propiedades, cabeceras: dict) -> pika.BasicProperties:
+def _propiedades(propiedades, cabeceras: dict, correlacion: str | None) -> pika.BasicProperties:
     return pika.BasicProperties(
         delivery_mode=pika.DeliveryMode.Persistent,
         content_type=_texto(propiedades, "content_type"),
         message_id=_texto(propiedades, "message_id"),
         type=_texto(propiedades, "type"),
-        correlation_id=_texto(propiedades, "correlation_id"),
+        correlation_id=correlacion,
         headers=cabeceras,
     )
 

@@ -30,6 +30,14 @@ class _YaProcesado(Exception):
     pass
 
 
+def _causado_por(causa: Evento, evento: Evento) -> Evento:
+    """An event a handler emits carries the correlation of its cause's chain; a cause without one
+    (a sweep's warning, a direct call) lends its own id, so the chain can still be followed."""
+    if evento.correlacion:
+        return evento
+    return evento.model_copy(update={"correlacion": causa.correlacion or causa.id})
+
+
 class Despachador:
     """Routes each event to its handler and applies it exactly once in effect."""
 
@@ -68,7 +76,8 @@ class Despachador:
                 )
             except DuplicateKeyError as exc:  # another worker applied it meanwhile
                 raise _YaProcesado from exc
-            outbox.encolar(self.db, manejador(evento, datos, sesion) or (), sesion)
+            emitidos = manejador(evento, datos, sesion) or ()
+            outbox.encolar(self.db, [_causado_por(evento, e) for e in emitidos], sesion)
 
         try:
             almacen.en_transaccion(self.db, trabajo)

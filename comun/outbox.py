@@ -25,6 +25,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from comun.eventos import Evento
+from comun.logs import FORMA_ID, con_correlacion
 from comun.metricas import Metricas
 
 log = logging.getLogger(__name__)
@@ -121,9 +122,11 @@ class Relay:
             {"$set": {"pendiente": False, "sin_ruta": True, "apartado_en": datetime.now(UTC)}},
         )
         self.metricas.outbox_sin_ruta(tipo)
-        log.error(
-            "relay: evento sin cola que lo reciba", extra={"tipo": tipo, "evento": doc["_id"]}
-        )
+        correlacion = doc["evento"].get("correlacion")
+        with con_correlacion(correlacion if FORMA_ID.fullmatch(correlacion or "") else None):
+            log.error(
+                "relay: evento sin cola que lo reciba", extra={"tipo": tipo, "evento": doc["_id"]}
+            )
 
     def _medir_pendientes(self) -> None:
         # A count is a query: once every few seconds is enough for a dashboard.
@@ -152,12 +155,14 @@ class Relay:
     def correr(self, parar: threading.Event) -> None:
         while not parar.is_set():
             try:
+                # Quiet waits service the broker connection (heartbeats): after a quiet spell
+                # the first publish is as fast as any, not a failure and a reconnection.
                 if not self.tengo_el_turno():
-                    parar.wait(self.turno / 3)
+                    self.publicador.esperar(self.turno / 3, parar)
                     continue
                 if self.una_vuelta() == 0:
                     self._medir_pendientes()
-                    parar.wait(self.pausa)
+                    self.publicador.esperar(self.pausa, parar)
             except Exception:
                 log.exception("relay: fallo al publicar, se reintenta")
                 self.publicador.cerrar()

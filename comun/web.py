@@ -1,12 +1,14 @@
 """What every internal Flask app shares: gateway-only access, identity, uniform errors, health
-split between "alive" and "healthy", and RED metrics."""
+split between "alive" and "healthy", RED metrics, and one access-log line per request with the
+request id as the correlation of every line the request causes."""
 
 from __future__ import annotations
 
 import hmac
 import logging
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,10 +21,13 @@ from comun.ajustes import Ajustes
 from comun.almacen import AlmacenOcupado
 from comun.errores import ErrorDeDominio, errores_legibles
 from comun.eventos import Datos, Evento, nuevo_evento
+from comun.logs import FORMA_ID, con_correlacion, correlacion_actual, registrar_acceso
 from comun.metricas import Metricas
 
 log = logging.getLogger(__name__)
 RUTAS_ABIERTAS = {"/alive", "/health", "/metrics"}
+# Methods logged and counted by name; anything else a client makes up is one value.
+METODOS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,21 @@ def evento_de_la_solicitud(
     )
 
 
+class _ConCorrelacion:
+    """WSGI wrapper: the whole request (hooks, handler, error handlers) runs with its request id as
+    the correlation of every log line. The gateway sends X-Request-Id; an id of another shape (or
+    none, for a direct call) is replaced by a new one, never logged."""
+
+    def __init__(self, wsgi_app: Callable) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        recibido = environ.get("HTTP_X_REQUEST_ID", "")
+        valor = recibido if FORMA_ID.fullmatch(recibido) else str(uuid.uuid4())
+        with con_correlacion(valor):
+            return self.wsgi_app(environ, start_response)
+
+
 def identidad() -> Identidad:
     return g.identidad
 
@@ -67,13 +87,14 @@ def crear_app_base(
 ) -> Flask:
     app = Flask(servicio)
     app.json.ensure_ascii = False
+    app.wsgi_app = _ConCorrelacion(app.wsgi_app)  # type: ignore[method-assign]
     metricas = Metricas(servicio)
     token = ajustes.token_interno.get_secret_value().encode()
 
     @app.before_request
     def _antes() -> Response | None:
         g.inicio = time.perf_counter()
-        g.correlacion = request.headers.get("X-Request-Id")
+        g.correlacion = correlacion_actual()
         if request.path in RUTAS_ABIERTAS:
             return None
         recibido = request.headers.get("X-Token-Interno", "").encode()
@@ -88,10 +109,12 @@ def crear_app_base(
 
     @app.after_request
     def _despues(respuesta: Response) -> Response:
+        # The route template, never the path: códigos and tokens stay out of logs and labels.
         ruta = request.url_rule.rule if request.url_rule else "desconocida"
-        metricas.solicitud(
-            request.method, ruta, respuesta.status_code, time.perf_counter() - g.inicio
-        )
+        metodo = request.method if request.method in METODOS else "OTRO"
+        segundos = time.perf_counter() - g.inicio
+        metricas.solicitud(metodo, ruta, respuesta.status_code, segundos)
+        registrar_acceso(metodo, ruta, respuesta.status_code, segundos)
         return respuesta
 
     @app.errorhandler(ValidationError)

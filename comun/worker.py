@@ -1,5 +1,6 @@
 """The worker entrypoint every service shares: its consumers, the outbox relay, and any periodic
-loop of its own, each in its own thread with its own broker connection; metrics on a port."""
+loop of its own, each in its own thread with its own broker connection; metrics on a port of
+HOST_METRICAS (loopback by default)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ def correr_worker(
         signal.signal(signal.SIGTERM, lambda *_: parar.set())
         signal.signal(signal.SIGINT, lambda *_: parar.set())
     metricas = Metricas(servicio)
-    start_http_server(ajustes.puerto_metricas)
+    # Loopback unless HOST_METRICAS says otherwise: the counters are for Prometheus, not the world.
+    servidor_metricas, _ = start_http_server(ajustes.puerto_metricas, addr=ajustes.host_metricas)
     topo = ajustes.topologia()
     despachador = Despachador(db, servicio, manejadores, metricas)
     tareas: dict[str, Bucle] = {
@@ -66,6 +68,8 @@ def correr_worker(
     parar.wait()
     for hilo in hilos:
         hilo.join(timeout=10)
+    servidor_metricas.shutdown()
+    servidor_metricas.server_close()
     log.info("worker detenido")
 
 

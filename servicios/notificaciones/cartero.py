@@ -20,6 +20,7 @@ from pymongo.database import Database
 
 from comun.almacen import en_transaccion
 from comun.eventos import NotificacionEntregada, nuevo_evento
+from comun.logs import FORMA_ID, con_correlacion
 from comun.outbox import encolar
 from servicios.notificaciones.dependencias import Correo
 
@@ -102,6 +103,11 @@ class Cartero:
             fuente="notificaciones",
             codigo=entrega["codigo"],
         )
+        # The chain of the event that asked for this mail, when the delivery kept it; otherwise
+        # this event starts its own.
+        causa = entrega.get("correlacion")
+        correlacion = causa if isinstance(causa, str) and FORMA_ID.fullmatch(causa) else evento.id
+        evento = evento.model_copy(update={"correlacion": correlacion})
 
         def guardar(s):
             self.db.entregas.update_one(
@@ -117,9 +123,10 @@ class Cartero:
             encolar(self.db, [evento], s)
 
         en_transaccion(self.db, guardar)
-        log.info(
-            "entrega %s", estado, extra={"entrega": entrega["_id"], "codigo": entrega["codigo"]}
-        )
+        with con_correlacion(correlacion):
+            log.info(
+                "entrega %s", estado, extra={"entrega": entrega["_id"], "codigo": entrega["codigo"]}
+            )
 
 
 def id_de_mensaje(entrega: dict) -> str:

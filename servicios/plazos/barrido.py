@@ -20,7 +20,7 @@ from pymongo.database import Database
 
 from comun import almacen, reloj
 from comun.almacen import AlmacenOcupado, en_transaccion
-from comun.eventos import Datos, PlazoAviso, SubsanacionVencida, nuevo_evento
+from comun.eventos import Datos, Evento, PlazoAviso, SubsanacionVencida, nuevo_evento
 from comun.outbox import encolar
 from servicios.plazos import dependencias
 from servicios.plazos.consultas import por_clave
@@ -29,6 +29,14 @@ from servicios.plazos.expedientes import SERVICIO, sincronizar
 
 log = logging.getLogger(__name__)
 MIGRACION = "barrido-de-plazos"
+
+
+def inicia_su_cadena(evento: Evento) -> Evento:
+    """What the sweep raises has no request behind it: the event starts its own chain, its id is
+    the correlation every later event and log line of that chain carries."""
+    if evento.correlacion:
+        return evento
+    return evento.model_copy(update={"correlacion": evento.id})
 
 
 class Barrido:
@@ -171,7 +179,8 @@ class Barrido:
             if hecho.modified_count != 1:
                 return False
             tipo, datos = construir(doc)
-            encolar(self.db, [nuevo_evento(tipo, datos, fuente=SERVICIO, codigo=codigo)], s)
+            evento = nuevo_evento(tipo, datos, fuente=SERVICIO, codigo=codigo)
+            encolar(self.db, [inicia_su_cadena(evento)], s)
             return True
 
         try:
@@ -240,7 +249,7 @@ class Barrido:
 
         def trabajo(s: ClientSession) -> int:
             eventos = sincronizar(self.db, codigo, s, self.politica, "calendario", calendario=cal)
-            encolar(self.db, eventos, s)
+            encolar(self.db, [inicia_su_cadena(e) for e in eventos], s)
             return len(eventos)
 
         return en_transaccion(self.db, trabajo)
