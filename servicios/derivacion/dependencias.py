@@ -7,6 +7,8 @@ state and deadline; callers read and write inside one transaction, so the key ne
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING
@@ -18,7 +20,7 @@ from servicios.derivacion.dominio import clave_urgencia
 
 
 def preparar(db: Database) -> None:
-    asegurar_colecciones(db, "bandeja", "entidades")
+    asegurar_colecciones(db, "bandeja", "entidades", "accesos")
     # Most urgent first, per entity, per unit, per state, and across entities (supervisor).
     db.bandeja.create_index([("entidad_id", ASCENDING), ("urgencia", ASCENDING)])
     db.bandeja.create_index(
@@ -28,6 +30,9 @@ def preparar(db: Database) -> None:
         [("entidad_id", ASCENDING), ("estado", ASCENDING), ("urgencia", ASCENDING)]
     )
     db.bandeja.create_index([("urgencia", ASCENDING)])
+    # Who saw a citizen's identity: by reclamo, and by time.
+    db.accesos.create_index([("codigos", ASCENDING), ("en", ASCENDING)])
+    db.accesos.create_index([("en", ASCENDING)])
     # Reclamos stored before the key existed would be missing from every page: give them one.
     for doc in db.bandeja.find({"urgencia": {"$exists": False}}):
         db.bandeja.update_one(
@@ -79,3 +84,24 @@ def escribir(
 def paso(fecha, estado: str, texto: str) -> dict:
     """One line of the reclamo's history as the entity sees it."""
     return {"fecha": fecha, "estado": estado, "texto": texto}
+
+
+def anotar_acceso(
+    db: Database,
+    quien: dict[str, str | None],
+    codigos: list[str],
+    motivo: str,
+    ruta: str,
+) -> None:
+    """Records that `quien` (role, credential, request id) saw the identity of the citizens of
+    `codigos` (in the order shown) for `motivo`: written before the data leaves the service."""
+    db.accesos.insert_one(
+        {
+            "_id": str(uuid.uuid4()),
+            "en": datetime.now(UTC),
+            **quien,
+            "ruta": ruta,
+            "codigos": codigos,
+            "motivo": motivo,
+        }
+    )

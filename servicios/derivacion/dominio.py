@@ -187,3 +187,44 @@ def limite_vencimiento(valor: str) -> datetime:
     if momento.tzinfo is None:
         momento = momento.replace(tzinfo=LIMA)
     return momento.astimezone(UTC)
+
+
+# --- what a supervisor sees of the citizen (DESIGN.md §4; Ley 29733) -----------------------------
+
+
+def enmascarar_documento(numero: str) -> str:
+    """Its first half, at most four characters: 45678912 → 4567****."""
+    visibles = min(4, len(numero) // 2)
+    return numero[:visibles] + "*" * (len(numero) - visibles)
+
+
+def enmascarar_nombre(texto: str) -> str:
+    """Each word reduced to its initial: Rosa María → R. M."""
+    return " ".join(f"{palabra[0]}." for palabra in texto.split())
+
+
+def enmascarar_email(email: str) -> str:
+    """The mailbox's first character and the domain: maria@gmail.com → m****@gmail.com."""
+    buzon, arroba, dominio = email.rpartition("@")
+    return f"{buzon[:1]}****@{dominio}" if arroba else "****"
+
+
+def enmascarar_telefono(telefono: str) -> str:
+    """Only the last three digits (and the leading +): +51987654321 → +********321."""
+    signo, digitos = ("+", telefono[1:]) if telefono.startswith("+") else ("", telefono)
+    return signo + "*" * max(0, len(digitos) - 3) + digitos[-3:]
+
+
+def enmascarar_contacto(contacto: dict) -> dict:
+    """The citizen's contact as a supervisor sees it without a recorded reason."""
+    mascaras = {
+        "numero_documento": enmascarar_documento,
+        "nombres": enmascarar_nombre,
+        "apellidos": enmascarar_nombre,
+        "email": enmascarar_email,
+        "telefono": enmascarar_telefono,
+    }
+    return {
+        campo: mascaras[campo](valor) if campo in mascaras and valor else valor
+        for campo, valor in contacto.items()
+    }

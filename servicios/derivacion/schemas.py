@@ -7,12 +7,22 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from comun.eventos import Adjunto, Contacto, Entidad, Identificador
+from comun.eventos import (
+    Adjunto,
+    Contacto,
+    Entidad,
+    Identificador,
+    UnaLinea,
+    UnaLineaOpcional,
+    VariasLineas,
+)
 from servicios.derivacion.dominio import decodificar_cursor, limite_vencimiento
 
 __all__ = [
     "MOTIVO",
+    "MOTIVO_ACCESO",
     "Cursor",
+    "Detalle",
     "Entidad",
     "EntradaBandeja",
     "Estado",
@@ -61,6 +71,14 @@ Cursor = Annotated[
     Field(max_length=200, pattern=r"^[A-Za-z0-9_-]+$", description="Valor de `siguiente`"),
     AfterValidator(_cursor),
 ]
+# Why a supervisor needs a citizen's identity: without it, document, names, email and phone are
+# masked; with it, they are shown and the access is recorded (who, when, códigos, this reason).
+MOTIVO_ACCESO = {
+    "min_length": 10,
+    "max_length": 500,
+    "description": "Solo supervisor: por qué necesita ver la identidad del ciudadano (queda "
+    "registrado). Sin él, documento, nombres, correo y teléfono se muestran enmascarados.",
+}
 
 
 class ResumenEntidad(BaseModel):
@@ -74,7 +92,9 @@ class Respuesta(BaseModel):
     """The entity's written answer to the citizen."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    texto: str = Field(min_length=10, max_length=10000, description="Respuesta al ciudadano")
+    texto: VariasLineas = Field(
+        min_length=10, max_length=10000, description="Respuesta al ciudadano"
+    )
 
 
 class Reasignacion(BaseModel):
@@ -82,14 +102,14 @@ class Reasignacion(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     unidad_id: Identificador = Field(description="Unidad de la misma entidad que lo atenderá")
-    razon: str = Field(min_length=5, max_length=1000, description="Por qué se reasigna")
+    razon: UnaLinea = Field(min_length=5, max_length=1000, description="Por qué se reasigna")
 
 
 class Observacion(BaseModel):
     """Ask the citizen for what is missing (they have a term to provide it)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    observacion: str = Field(
+    observacion: VariasLineas = Field(
         min_length=10, max_length=2000, description="Qué falta, en palabras para el ciudadano"
     )
 
@@ -99,7 +119,7 @@ class Traslado(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     entidad_id: Identificador = Field(description="Entidad competente")
-    razon: str = Field(min_length=5, max_length=1000, description="Por qué se traslada")
+    razon: UnaLinea = Field(min_length=5, max_length=1000, description="Por qué se traslada")
 
 
 class FiltrosBandeja(BaseModel):
@@ -114,6 +134,14 @@ class FiltrosBandeja(BaseModel):
     entidad: Identificador | None = Field(default=None, description="Solo supervisor")
     limite: int = Field(default=50, ge=1, le=200)
     cursor: Cursor | None = None
+    motivo_acceso: UnaLineaOpcional = Field(default=None, **MOTIVO_ACCESO)
+
+
+class Detalle(BaseModel):
+    """The query of GET /bandeja/{codigo}."""
+
+    model_config = ConfigDict(extra="ignore")
+    motivo_acceso: UnaLineaOpcional = Field(default=None, **MOTIVO_ACCESO)
 
 
 class PasoHistorial(BaseModel):

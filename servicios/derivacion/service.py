@@ -1,9 +1,12 @@
 """derivacion's HTTP entrypoints: the entity catalogue and the entity's inbox (bandeja).
 
 Every query is scoped to the caller's entity (re-checked here, not only in the gateway), and to
-its unit for a unit-scoped key. Every change of state is one transaction: the reclamo read again,
-the state machine asked, the document written with the state it was read in as a condition, the
-events put in the outbox, and the response kept for an Idempotency-Key.
+its unit for a unit-scoped key. A supervisor sees the citizens' identity masked, unless a reason
+is given, which is recorded before the data leaves (dependencias.anotar_acceso).
+
+Every change of state is one transaction: the reclamo read again, the state machine asked, the
+document written with the state it was read in as a condition, the events put in the outbox, and
+the response kept for an Idempotency-Key.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from comun.eventos import (
     ReclamoRespondido,
     ReclamoTrasladado,
 )
+from comun.logs import FORMA_ID
 from comun.outbox import encolar
 from comun.servicio import arrancar
 from comun.web import Identidad, cuerpo, evento_de_la_solicitud, exigir_rol
@@ -38,6 +42,7 @@ from servicios.derivacion.dominio import (
     CORRE,
     codificar_cursor,
     decodificar_cursor,
+    enmascarar_contacto,
     errores_de_catalogo,
     limite_vencimiento,
     puede,
@@ -48,6 +53,7 @@ from servicios.derivacion.dominio import (
 )
 from servicios.derivacion.manejadores import SERVICIO, estado_de
 from servicios.derivacion.schemas import (
+    Detalle,
     Entidad,
     EntradaBandeja,
     FiltrosBandeja,
@@ -145,12 +151,15 @@ def crear_app() -> Flask:
         )
         pagina = docs[: filtros.limite]
         siguiente = codificar_cursor(pagina[-1]["urgencia"]) if len(docs) > len(pagina) else None
-        return {"items": [_entrada(d) for d in pagina], "siguiente": siguiente}
+        items = _identidades(quien, [_entrada(d) for d in pagina], filtros.motivo_acceso)
+        return {"items": items, "siguiente": siguiente}
 
     @app.get("/bandeja/<codigo>")
     def ver(codigo: str):
         quien = exigir_rol("entidad", "supervisor")
-        return _entrada(_buscar(quien, codigo))
+        detalle = Detalle.model_validate(request.args.to_dict())
+        entrada = _entrada(_buscar(quien, codigo))
+        return _identidades(quien, [entrada], detalle.motivo_acceso)[0]
 
     @app.post("/bandeja/<codigo>/atencion")
     def atender(codigo: str):
@@ -299,6 +308,27 @@ def crear_app() -> Flask:
 
     # --- helpers --------------------------------------------------------------------------------
 
+    def _identidades(quien: Identidad, entradas: list[dict], motivo: str | None) -> list[dict]:
+        """The entity sees whom it answers; a supervisor sees masked identities, or, giving a
+        reason, the real ones once the access is recorded."""
+        if quien.rol != "supervisor":
+            return entradas
+        if motivo is None:
+            return [{**e, "contacto": enmascarar_contacto(e["contacto"])} for e in entradas]
+        dependencias.anotar_acceso(
+            db,
+            {
+                "rol": quien.rol,
+                # Which key: the gateway's name for it, when it forwards one.
+                "credencial": _seguro(request.headers.get("X-Credencial")),
+                "solicitud": _seguro(request.headers.get("X-Request-Id")),
+            },
+            [e["codigo"] for e in entradas],
+            motivo,
+            request.url_rule.rule if request.url_rule else request.path,
+        )
+        return entradas
+
     def _alcance(quien: Identidad, entidad_pedida: str | None) -> dict:
         if quien.rol == "entidad":
             filtro = {"entidad_id": quien.entidad}
@@ -365,6 +395,11 @@ def crear_app() -> Flask:
             return reintento.previa()  # type: ignore[union-attr]
 
     return app
+
+
+def _seguro(valor: str | None) -> str | None:
+    """A header value fit to be stored as an identifier, else None."""
+    return valor if valor and FORMA_ID.fullmatch(valor) else None
 
 
 def _entrada(doc: dict) -> dict:

@@ -17,9 +17,10 @@ LOTE = 200
 
 
 def preparar(db: Database) -> None:
-    asegurar_colecciones(db, "encuestas")
+    asegurar_colecciones(db, "encuestas", "unidades")
     db.encuestas.create_index("token", unique=True)
     db.encuestas.create_index([("entidad_id", 1), ("estado", 1)])
+    db.encuestas.create_index([("entidad_id", 1), ("unidad.id", 1), ("estado", 1)])
     # The sweep asks only for what is due: pending surveys by expiry.
     db.encuestas.create_index([("estado", 1), ("vence_en", 1)])
 
@@ -81,11 +82,15 @@ def _fechar_antiguas(db: Database, dias_vigencia: int, lote: int) -> None:
         )
 
 
-def indices(db: Database, entidad_id: str | None) -> list[dict]:
-    """Satisfaction per entity: answers, average overall score, % solved, average per driver."""
+def indices(db: Database, entidad_id: str | None, unidad_id: str | None = None) -> list[dict]:
+    """Satisfaction per entity: answers, average overall score, % solved, average per driver;
+    with `unidad_id`, of the surveys of the reclamos that unit of `entidad_id` held."""
     filtro: dict = {"estado": "respondida"}
     if entidad_id:
         filtro["entidad_id"] = entidad_id
+    if unidad_id:
+        filtro["unidad.entidad_id"] = entidad_id
+        filtro["unidad.id"] = unidad_id
     grupo: dict = {
         "_id": "$entidad_id",
         "respuestas": {"$sum": 1},

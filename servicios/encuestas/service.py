@@ -93,8 +93,11 @@ def crear_app() -> Flask:
     @app.get("/indices")
     def indices():
         quien = exigir_rol("entidad", "supervisor")
-        entidad = quien.entidad if quien.rol == "entidad" else request.args.get("entidad")
-        return dependencias.indices(db, entidad)
+        if quien.rol == "entidad":  # its own entity, and its own unit for a unit-scoped key
+            if not quien.entidad:  # never "every entity" for lack of one
+                raise ErrorDeDominio(403, "prohibido", "No tiene permiso para esta operación.")
+            return dependencias.indices(db, quien.entidad, quien.unidad)
+        return dependencias.indices(db, request.args.get("entidad"))
 
     return app
 

@@ -184,6 +184,11 @@ def sincronizar(
     return eventos
 
 
+def al_milisegundo(momento: datetime) -> datetime:
+    """`momento` as the store keeps it (milliseconds), so it compares with what is read back."""
+    return momento.replace(microsecond=momento.microsecond // 1000 * 1000)
+
+
 def vencido(doc: dict, ahora: datetime) -> bool:
     """Past its deadline: still open now, or when it was answered or ended."""
     vence_en = doc.get("vence_en")

@@ -13,8 +13,10 @@ from comun.eventos import (
     EntidadActualizada,
     Evento,
     ReclamoArchivado,
+    ReclamoDerivado,
     ReclamoDesistido,
     ReclamoObservado,
+    ReclamoReasignado,
     ReclamoRegistrado,
     ReclamoRespondido,
     ReclamoSubsanado,
@@ -23,7 +25,7 @@ from comun.eventos import (
 )
 from servicios.plazos import dependencias
 from servicios.plazos.dominio import PoliticaPlazos, subsanar_hasta
-from servicios.plazos.expedientes import SERVICIO, sincronizar
+from servicios.plazos.expedientes import SERVICIO, al_milisegundo, sincronizar
 
 __all__ = ["SERVICIO", "manejadores"]
 
@@ -112,6 +114,23 @@ def manejadores(db: Database, politica: PoliticaPlazos) -> dict[str, Manejador]:
     def al_desistirse(evento: Evento, datos: ReclamoDesistido, s: ClientSession) -> list[Evento]:
         return terminar(evento, datos.entidad_id, "desistido", s)
 
+    def anotar_unidad(evento: Evento, entidad_id: str, unidad_id: str, s: ClientSession):
+        # The unit that holds the reclamo now, for unit-scoped keys: the latest derivado or
+        # reasignado by when it happened (at the store's millisecond), whatever the arrival order.
+        en = al_milisegundo(evento.ocurrido_en)
+        doc = db.plazos.find_one({"_id": evento.codigo}, {"unidad": 1}, session=s)
+        previa = (doc or {}).get("unidad")
+        if previa is None or previa["en"] < en:
+            unidad = {"entidad_id": entidad_id, "id": unidad_id, "en": en}
+            registrar(evento.codigo, entidad_id, {"$set": {"unidad": unidad}}, s)
+        return None
+
+    def al_derivarse(evento: Evento, datos: ReclamoDerivado, s: ClientSession):
+        return anotar_unidad(evento, datos.entidad_id, datos.unidad_id, s)
+
+    def al_reasignarse(evento: Evento, datos: ReclamoReasignado, s: ClientSession):
+        return anotar_unidad(evento, datos.entidad_id, datos.unidad_id, s)
+
     def al_actualizarse_entidad(evento: Evento, datos: EntidadActualizada, s: ClientSession):
         # A local copy for the supervisor's listing (name, level, country); a late, older
         # version of the catalogue must not overwrite a newer one.
@@ -131,6 +150,8 @@ def manejadores(db: Database, politica: PoliticaPlazos) -> dict[str, Manejador]:
     return {
         "catalogo.entidad_actualizada": al_actualizarse_entidad,
         "reclamo.registrado": al_registrarse,
+        "reclamo.derivado": al_derivarse,
+        "reclamo.reasignado": al_reasignarse,
         "reclamo.respondido": al_responderse,
         "reclamo.observado": al_observarse,
         "reclamo.subsanado": al_subsanarse,

@@ -43,6 +43,9 @@ def crear_app() -> Flask:
         filtro: dict = {"_id": codigo, "fecha_recepcion": {"$exists": True}}
         if quien.rol == "entidad":
             filtro["entidad_id"] = quien.entidad
+            if quien.unidad:  # a unit-scoped key: only while the reclamo is in its unit
+                filtro["unidad.entidad_id"] = quien.entidad
+                filtro["unidad.id"] = quien.unidad
         doc = db.plazos.find_one(filtro)
         if doc is None:
             raise ErrorDeDominio(404, "no_encontrado", "No hay un plazo para ese código.")
