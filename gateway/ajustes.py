@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
+
+from pydantic import field_validator
+
 from comun.ajustes import Ajustes
+
+Red = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class AjustesGateway(Ajustes):
@@ -13,7 +19,32 @@ class AjustesGateway(Ajustes):
     url_encuestas: str = "http://127.0.0.1:8105"
     timeout_servicios: float = 10.0
     max_cuerpo_bytes: int = 1_000_000  # attachments travel as metadata; bodies are small
-    # Public routes, per client address: reclamos filed per hour, and failed tracking lookups of
-    # one código (a wrong document number) per hour, which stops guessing the document.
-    limite_reclamos_por_hora: int = 30
+    # Addresses or networks (comma-separated, e.g. "10.0.0.5,10.1.0.0/16") of the reverse proxies
+    # in front of the gateway. Only a request whose socket peer is one of them has its client
+    # taken from X-Forwarded-For; by default none is trusted and the peer is the client.
+    proxies_de_confianza: str = ""
+    # Rate limits of the public routes (DESIGN.md §4), counted in the gateway's store so every
+    # replica shares them. Filing protects the service, not against citizens: per document a
+    # day, and per client address an hour with a ceiling high enough for a consulate's desk, a
+    # kiosk or a mobile carrier's NAT. Failed lookups (a wrong document for a código, on
+    # seguimiento, subsanación and desistimiento) are counted per código whatever the address,
+    # which stops guessing the document of a código someone saw, and per document, which stops
+    # trying one document against many códigos.
+    limite_reclamos_por_documento_por_dia: int = 10
+    limite_reclamos_por_direccion_por_hora: int = 300
     limite_fallos_seguimiento_por_hora: int = 10
+    limite_fallos_por_documento_por_hora: int = 10
+
+    @field_validator("proxies_de_confianza")
+    @classmethod
+    def _redes_validas(cls, valor: str) -> str:
+        redes_de(valor)  # a mistyped proxy must stop the start, not silently trust nobody
+        return valor
+
+    def proxies(self) -> tuple[Red, ...]:
+        return redes_de(self.proxies_de_confianza)
+
+
+def redes_de(valor: str) -> tuple[Red, ...]:
+    """ "10.0.0.5, 10.1.0.0/16" → the networks; a bare address is a network of one."""
+    return tuple(ipaddress.ip_network(x.strip()) for x in valor.split(",") if x.strip())

@@ -8,14 +8,18 @@ forwards to the internal services with the identity they re-check.
 
 from __future__ import annotations
 
-import time
-import uuid
+import asyncio
+import logging
 from contextlib import asynccontextmanager
+from http import HTTPStatus
+from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from comun.almacen import esperar, responde
@@ -23,18 +27,37 @@ from comun.errores import traducir_errores
 from comun.logs import configurar_logs
 from comun.metricas import Metricas
 from gateway.ajustes import AjustesGateway
-from gateway.credenciales import Verificador
-from gateway.dependencias import Servicios
-from gateway.limites import Limites, Ventana
+from gateway.borde import API, Borde, metodos_permitidos, respuesta_error
+from gateway.credenciales import Credencial, Verificador
+from gateway.dependencias import Servicios, requiere
+from gateway.limites import Limites
 from gateway.rutas import bandeja, encuestas, operacion, reclamos, supervision
 
 SERVICIO = "gateway"
-API = "/api/v1"
+# Error codes, and the Spanish message of an HTTPException raised with no text of its own.
+ERRORES = {
+    400: ("solicitud_invalida", "La solicitud no es válida."),
+    401: ("no_autenticado", "Se requiere una clave de acceso (cabecera X-API-Key)."),
+    403: ("prohibido", "Su credencial no permite esta operación."),
+    404: ("no_encontrado", "Ruta no encontrada."),
+    405: ("metodo_no_permitido", "Método no permitido."),
+    409: ("conflicto", "La operación no es posible en el estado actual."),
+    411: ("largo_requerido", "Indique el largo del cuerpo (Content-Length)."),
+    413: ("cuerpo_muy_grande", "El cuerpo es demasiado grande."),
+    415: ("tipo_no_soportado", "Tipo de contenido no soportado."),
+    429: ("demasiadas_solicitudes", "Demasiadas solicitudes; intente más tarde."),
+    502: ("servicio_fallo", "El servicio interno falló; intente nuevamente."),
+    503: ("no_disponible", "El servicio no está disponible en este momento."),
+}
+FRASES = {estado.value: estado.phrase for estado in HTTPStatus}  # "Not Found", ...
 
 
 def crear_app(ajustes: AjustesGateway | None = None) -> FastAPI:
     ajustes = ajustes or AjustesGateway()
     configurar_logs(SERVICIO, ajustes.log_level)
+    # The edge logs each request with its route template (gateway/borde.py); uvicorn's own access
+    # line would add the path, códigos and survey tokens in it, however the server is started.
+    logging.getLogger("uvicorn.access").disabled = True
     db = ajustes.almacen(SERVICIO)
     esperar(db)
     metricas = Metricas(SERVICIO)
@@ -49,17 +72,16 @@ def crear_app(ajustes: AjustesGateway | None = None) -> FastAPI:
     @asynccontextmanager
     async def vida(app: FastAPI):
         app.state.verificador = Verificador(db)
-        app.state.limites = Limites(
-            reclamos=Ventana(ajustes.limite_reclamos_por_hora, 3600),
-            fallos_seguimiento=Ventana(ajustes.limite_fallos_seguimiento_por_hora, 3600),
-        )
+        app.state.limites = Limites.en_almacen(ajustes)  # counters every replica shares
         app.state.servicios = Servicios(
             urls, ajustes.token_interno.get_secret_value(), ajustes.timeout_servicios
         )
         yield
         await app.state.servicios.cerrar()
 
-    app = FastAPI(
+    # FastAPIOffline: FastAPI's docs page with Swagger UI's JS and CSS served from the package
+    # (no CDN), under the API's /docs.
+    app = FastAPIOffline(
         title="Plataforma Digital Única de Reclamos",
         description="Libro de Reclamaciones Digital del Estado peruano: registro, derivación, "
         "plazos, respuesta y encuesta de cada reclamo.",
@@ -67,63 +89,30 @@ def crear_app(ajustes: AjustesGateway | None = None) -> FastAPI:
         docs_url=f"{API}/docs",
         redoc_url=None,
         openapi_url=f"{API}/openapi.json",
+        static_url=f"{API}/docs/recursos",
         lifespan=vida,
     )
-
-    @app.middleware("http")
-    async def contexto(request: Request, siguiente):
-        inicio = time.perf_counter()
-        request.state.request_id = request.headers.get("X-Request-Id") or str(uuid.uuid4())
-        largo = request.headers.get("content-length")
-        if largo and largo.isdigit() and int(largo) > ajustes.max_cuerpo_bytes:
-            respuesta: Response = _error(413, "cuerpo_muy_grande", "El cuerpo es demasiado grande.")
-        elif request.method in {"POST", "PUT", "PATCH"} and not (largo and largo.isdigit()):
-            # A chunked body could be of any size before it is read: the length must be declared.
-            respuesta = _error(
-                411, "largo_requerido", "Indique el largo del cuerpo (Content-Length)."
-            )
-        else:
-            respuesta = await siguiente(request)
-        # The route template, never the path: códigos and tokens stay out of metric labels.
-        # Routers are mounted under /api/v1, and their routes know only their own part.
-        ruta = getattr(request.scope.get("route"), "path", "desconocida")
-        if request.url.path.startswith(API):
-            ruta = API + ruta
-        metricas.solicitud(
-            request.method, ruta, respuesta.status_code, time.perf_counter() - inicio
-        )
-        respuesta.headers["X-Request-Id"] = request.state.request_id
-        return respuesta
+    # Request id, body limit, headers, metrics and access log: see gateway/borde.py.
+    app.add_middleware(Borde, max_cuerpo=ajustes.max_cuerpo_bytes, metricas=metricas)
 
     @app.exception_handler(RequestValidationError)
     async def invalido(request: Request, exc: RequestValidationError):
-        errores = [
-            {
-                **e,
-                "loc": tuple(e.get("loc", ()))[1:]
-                if e.get("loc", ("",))[0] == "body"
-                else tuple(e.get("loc", ())),
-            }
-            for e in exc.errors()
-        ]
-        return _error(422, "datos_invalidos", "Hay datos inválidos.", traducir_errores(errores))
+        errores = [{**e, "loc": _campo(e)} for e in exc.errors()]
+        return _invalido(traducir_errores(errores))
 
     @app.exception_handler(StarletteHTTPException)
     async def http(request: Request, exc: StarletteHTTPException):
-        codigos = {
-            401: "no_autenticado",
-            403: "prohibido",
-            404: "no_encontrado",
-            429: "demasiadas_solicitudes",
-        }
-        mensaje = exc.detail if isinstance(exc.detail, str) else "Error"
-        if exc.status_code == 404 and mensaje == "Not Found":
-            mensaje = "Ruta no encontrada."
-        elif exc.status_code == 405:
-            mensaje = "Método no permitido."
-        return _error(
-            exc.status_code, codigos.get(exc.status_code, "error"), mensaje, headers=exc.headers
-        )
+        if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+            # FastAPI's "There was an error parsing the body": bytes that are not UTF-8 text.
+            return _invalido([{"campo": "cuerpo", "mensaje": "Debe ser JSON en texto UTF-8"}])
+        error, mensaje = ERRORES.get(exc.status_code, ("error", "No se pudo atender la solicitud."))
+        # Starlette's and FastAPI's own refusals carry the English phrase of their status.
+        if isinstance(exc.detail, str) and exc.detail != FRASES.get(exc.status_code):
+            mensaje = exc.detail
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method of the path, not those of its first route
+            headers["Allow"] = ", ".join(metodos_permitidos(request.app, request.scope))
+        return respuesta_error(exc.status_code, error, mensaje, headers=headers)
 
     v1 = APIRouter(prefix=API)
     for modulo in (reclamos, bandeja, encuestas, operacion, supervision):
@@ -134,16 +123,35 @@ def crear_app(ajustes: AjustesGateway | None = None) -> FastAPI:
     def alive():
         return {"estado": "vivo", "servicio": SERVICIO}
 
+    async def salud(request: Request) -> tuple[bool, dict[str, bool]]:
+        async def vivo(url: str) -> bool:
+            try:
+                return (
+                    await request.app.state.servicios.cliente.get(url + "/alive", timeout=2)
+                ).is_success
+            except Exception:
+                return False
+
+        # The ping blocks until the store answers or times out: in a thread, not on the loop.
+        almacen, *servicios = await asyncio.gather(
+            run_in_threadpool(responde, db), *(vivo(url) for url in urls.values())
+        )
+        dependencias = {"mongodb": almacen, **dict(zip(urls, servicios, strict=True))}
+        return all(dependencias.values()), dependencias
+
     @app.get("/health", include_in_schema=False)
     async def health(request: Request):
-        dependencias = {"mongodb": responde(db)}
-        cliente = request.app.state.servicios.cliente
-        for nombre, url in urls.items():
-            try:
-                dependencias[nombre] = (await cliente.get(url + "/alive", timeout=2)).is_success
-            except Exception:
-                dependencias[nombre] = False
-        sano = all(dependencias.values())
+        """Public: up or down only. The internal topology is for operators (below)."""
+        sano, _ = await salud(request)
+        return JSONResponse(
+            {"estado": "sano" if sano else "degradado"}, status_code=200 if sano else 503
+        )
+
+    @app.get(f"{API}/operacion/salud", include_in_schema=False)
+    async def salud_detallada(
+        request: Request, _: Annotated[Credencial, Depends(requiere("operador"))]
+    ):
+        sano, dependencias = await salud(request)
         return JSONResponse(
             {"estado": "sano" if sano else "degradado", "dependencias": dependencias},
             status_code=200 if sano else 503,
@@ -156,10 +164,14 @@ def crear_app(ajustes: AjustesGateway | None = None) -> FastAPI:
     return app
 
 
-def _error(
-    estado: int, error: str, mensaje: str, detalle: list | None = None, headers: dict | None = None
-) -> JSONResponse:
-    cuerpo: dict = {"error": error, "mensaje": mensaje}
-    if detalle:
-        cuerpo["detalle"] = detalle
-    return JSONResponse(cuerpo, status_code=estado, headers=headers)
+def _campo(error: dict) -> tuple:
+    """Where a validation error is: body fields without the "body" prefix; a body that is not
+    JSON at all is "cuerpo" (FastAPI gives the character position instead)."""
+    loc = tuple(error.get("loc", ()))
+    if error.get("type") == "json_invalid":
+        return ("cuerpo",)
+    return loc[1:] if loc[:1] == ("body",) else loc
+
+
+def _invalido(detalle: list[dict[str, str]]) -> JSONResponse:
+    return respuesta_error(422, "datos_invalidos", "Hay datos inválidos.", detalle)

@@ -230,6 +230,9 @@ class Plataforma:
                     "--port",
                     str(p.gateway),
                     "--no-access-log",
+                    # The client address is the socket peer; the gateway itself believes
+                    # X-Forwarded-For only from PROXIES_DE_CONFIANZA (gateway/limites.py).
+                    "--no-proxy-headers",
                 ],
                 {"MONGO_URL": self._mongo(0, "gateway"), "MONGO_DB": "gateway", **urls},
             )

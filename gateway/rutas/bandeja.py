@@ -8,11 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
+from comun.eventos import PATRON_UNA_LINEA
 from gateway.credenciales import Credencial
 from gateway.dependencias import ClaveIdempotencia, Codigo, Internos, requiere
-from gateway.modelos import Error
+from gateway.modelos import COMUNES, CON_CUERPO, errores
 from servicios.derivacion.schemas import (
     MOTIVO,
+    MOTIVO_ACCESO,
     Cursor,
     EntradaBandeja,
     Estado,
@@ -24,17 +26,21 @@ from servicios.derivacion.schemas import (
     VenceAntes,
 )
 
-router = APIRouter(prefix="/bandeja", tags=["Bandeja (entidad)"])
+router = APIRouter(prefix="/bandeja", tags=["Bandeja (entidad)"], responses=errores(*COMUNES))
 Personal = Annotated[Credencial, Depends(requiere("entidad", "supervisor"))]
 SoloEntidad = Annotated[Credencial, Depends(requiere("entidad"))]
-NO_EXISTE = {404: {"model": Error}, 403: {"model": Error}, 401: {"model": Error}}
-ACCION = {**NO_EXISTE, 409: {"model": Error}, 422: {"model": Error}}
+# 403: an operator's key; 404: no such reclamo in the credential's entity (or unit).
+NO_EXISTE = errores(403, 404, 422)
+ACCION = errores(403, 404, 409, *CON_CUERPO)
 IDENTIFICADOR = r"^[a-z0-9-]{2,40}$"
+# Checked again by derivacion, which records it (and says why a value is refused).
+MotivoAcceso = Annotated[str | None, Query(pattern=PATRON_UNA_LINEA, **MOTIVO_ACCESO)]
 
 
 @router.get(
     "",
     response_model=PaginaBandeja,
+    responses=errores(403, 422),
     summary="Reclamos de la entidad, el más urgente primero",
     description="Ordenados por vencimiento del plazo (los que no tienen un plazo corriendo, al "
     "final). Pida la página siguiente con `cursor` = `siguiente` hasta que sea null: así se "
@@ -54,6 +60,7 @@ async def listar(
     ] = None,
     limite: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[Cursor | None, Query()] = None,
+    motivo_acceso: MotivoAcceso = None,
 ):
     params = {
         "estado": estado,
@@ -64,14 +71,24 @@ async def listar(
         "entidad": entidad,
         "limite": limite,
         "cursor": cursor,
+        "motivo_acceso": motivo_acceso,
     }
     params = {k: v for k, v in params.items() if v is not None}
     return await internos.llamar(request, "derivacion", "GET", "/bandeja", quien, params=params)
 
 
 @router.get("/{codigo}", response_model=EntradaBandeja, responses=NO_EXISTE)
-async def ver(codigo: Codigo, request: Request, quien: Personal, internos: Internos):
-    return await internos.llamar(request, "derivacion", "GET", f"/bandeja/{codigo}", quien)
+async def ver(
+    codigo: Codigo,
+    request: Request,
+    quien: Personal,
+    internos: Internos,
+    motivo_acceso: MotivoAcceso = None,
+):
+    params = {"motivo_acceso": motivo_acceso} if motivo_acceso is not None else None
+    return await internos.llamar(
+        request, "derivacion", "GET", f"/bandeja/{codigo}", quien, params=params
+    )
 
 
 async def _accion(

@@ -9,17 +9,25 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 
 from gateway.credenciales import Credencial
 from gateway.dependencias import Internos, Quien, requiere
-from gateway.modelos import Error
+from gateway.modelos import (
+    CLAVE_OPCIONAL,
+    COMUNES,
+    CON_CUERPO,
+    EncuestaRespondida,
+    IndiceSatisfaccion,
+    errores,
+)
 from servicios.encuestas.schemas import Encuesta, RespuestaEncuesta
 
-router = APIRouter(tags=["Encuestas"])
+router = APIRouter(tags=["Encuestas"], responses=errores(*COMUNES))
 Token = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{20,64}$")]
 
 
 @router.get(
     "/encuestas/{token}",
     response_model=Encuesta,
-    responses={404: {"model": Error}},
+    responses=errores(404, 422),
+    openapi_extra=CLAVE_OPCIONAL,
     summary="Ver la encuesta",
     description="`estado`: pendiente, respondida o vencida; `vence_en`: hasta cuándo puede "
     "responderse.",
@@ -30,7 +38,9 @@ async def ver(token: Token, request: Request, quien: Quien, internos: Internos):
 
 @router.post(
     "/encuestas/{token}",
-    responses={404: {"model": Error}, 409: {"model": Error}},
+    response_model=EncuestaRespondida,
+    responses=errores(404, 409, *CON_CUERPO),
+    openapi_extra=CLAVE_OPCIONAL,
     summary="Responder la encuesta (un solo uso)",
     description="409 `ya_respondida` si ya se respondió; 409 `encuesta_vencida` si venció.",
 )
@@ -51,12 +61,18 @@ async def responder(
     )
 
 
-@router.get("/indices/satisfaccion", summary="Índices de satisfacción por entidad")
+@router.get(
+    "/indices/satisfaccion",
+    response_model=list[IndiceSatisfaccion],
+    responses=errores(403, 422),
+    summary="Índices de satisfacción por entidad",
+    description="Una entidad ve solo los suyos; el supervisor, los de todas o los de `entidad`.",
+)
 async def indices(
     request: Request,
     quien: Annotated[Credencial, Depends(requiere("entidad", "supervisor"))],
     internos: Internos,
-    entidad: Annotated[str | None, Query()] = None,
+    entidad: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{2,40}$")] = None,
 ):
     params = {"entidad": entidad} if entidad else None
     return await internos.llamar(request, "encuestas", "GET", "/indices", quien, params=params)

@@ -9,7 +9,7 @@ from pydantic import AfterValidator
 
 from gateway.credenciales import Credencial
 from gateway.dependencias import Codigo, Internos, requiere
-from gateway.modelos import Error
+from gateway.modelos import COMUNES, CON_CUERPO, Entrega, errores
 from servicios.derivacion.schemas import Entidad
 from servicios.plazos.schemas import (
     FORMATO_FECHA,
@@ -20,7 +20,7 @@ from servicios.plazos.schemas import (
     fecha_del_calendario,
 )
 
-router = APIRouter(tags=["Operación y supervisión"])
+router = APIRouter(tags=["Operación y supervisión"], responses=errores(*COMUNES))
 Operador = Annotated[Credencial, Depends(requiere("operador"))]
 Personal = Annotated[Credencial, Depends(requiere("entidad", "supervisor"))]
 Supervision = Annotated[Credencial, Depends(requiere("supervisor", "operador"))]
@@ -36,6 +36,7 @@ Fecha = Annotated[
 @router.put(
     "/catalogo/entidades/{entidad_id}",
     response_model=Entidad,
+    responses=errores(403, *CON_CUERPO),
     summary="Crear o actualizar una entidad con sus unidades y reglas",
 )
 async def guardar_entidad(
@@ -54,7 +55,7 @@ async def guardar_entidad(
 @router.put(
     "/calendario/dias-no-laborables/{fecha}",
     response_model=DiaDeclarado,
-    responses={422: {"model": Error}},
+    responses=errores(403, *CON_CUERPO),
     summary="Declarar un día no laborable del sector público",
     description="Los plazos abiertos que toca se recalculan en segundo plano y cada ciudadano "
     "afectado recibe la nueva fecha.",
@@ -75,7 +76,7 @@ async def dia_no_laborable(
 @router.delete(
     "/calendario/dias-no-laborables/{fecha}",
     response_model=DiaRetirado,
-    responses={404: {"model": Error}, 422: {"model": Error}},
+    responses=errores(403, 404, 422),
     summary="Retirar un día no laborable declarado",
 )
 async def retirar_dia_no_laborable(
@@ -89,6 +90,7 @@ async def retirar_dia_no_laborable(
 @router.get(
     "/calendario/dias-no-laborables",
     response_model=list[DiaDeclarado],
+    responses=errores(403),
     summary="Días no laborables declarados, por fecha",
 )
 async def dias_no_laborables(request: Request, quien: Supervision, internos: Internos):
@@ -98,13 +100,19 @@ async def dias_no_laborables(request: Request, quien: Supervision, internos: Int
 @router.get(
     "/plazos/{codigo}",
     response_model=Plazo,
-    responses={404: {"model": Error}},
+    responses=errores(403, 404, 422),
     summary="Plazo de un reclamo: vencimiento, pausa, subsanación y si venció",
 )
 async def plazo(codigo: Codigo, request: Request, quien: Personal, internos: Internos):
     return await internos.llamar(request, "plazos", "GET", f"/plazos/{codigo}", quien)
 
 
-@router.get("/entregas/{codigo}", summary="Prueba de entrega de las notificaciones")
+@router.get(
+    "/entregas/{codigo}",
+    response_model=list[Entrega],
+    responses=errores(403, 422),
+    summary="Prueba de entrega de las notificaciones",
+    description="Una lista vacía si el código no tiene notificaciones.",
+)
 async def entregas(codigo: Codigo, request: Request, quien: Supervision, internos: Internos):
     return await internos.llamar(request, "notificaciones", "GET", f"/entregas/{codigo}", quien)

@@ -3,16 +3,27 @@ observación (subsanación) or withdraw it (desistimiento) the same way."""
 
 from __future__ import annotations
 
-import math
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Body, HTTPException, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
 from gateway.credenciales import Credencial
 from gateway.dependencias import ClaveIdempotencia, Codigo, Internos, Quien, Servicios
-from gateway.limites import Ventana
-from gateway.modelos import Error, Seguimiento, Tramite
+from gateway.limites import Demasiadas, LimitesNoDisponibles
+from gateway.modelos import (
+    CLAVE_OPCIONAL,
+    COMUNES,
+    CON_CUERPO,
+    EJEMPLOS_DESISTIMIENTO,
+    EJEMPLOS_HOJA,
+    EJEMPLOS_SEGUIMIENTO,
+    EJEMPLOS_SUBSANACION,
+    EntidadPublica,
+    Seguimiento,
+    Tramite,
+    errores,
+)
 from servicios.registro.schemas import (
     ConsultaSeguimiento,
     Desistimiento,
@@ -21,25 +32,31 @@ from servicios.registro.schemas import (
     Subsanacion,
 )
 
-router = APIRouter(tags=["Reclamos (ciudadano)"])
+# Public routes: a citizen calls without a key (CLAVE_OPCIONAL); a key sent must verify (401).
+router = APIRouter(tags=["Reclamos (ciudadano)"], responses=errores(*COMUNES))
 
 
 @router.post(
     "/reclamos",
     status_code=201,
     response_model=ReclamoRegistrado,
-    responses={422: {"model": Error}, 429: {"model": Error}},
+    responses=errores(403, 429, *CON_CUERPO),
+    openapi_extra=CLAVE_OPCIONAL,
     summary="Registrar un reclamo (hoja de reclamación)",
+    description="Sin clave, el ciudadano (canal virtual); el canal presencial es solo para el "
+    "personal de la entidad reclamada (403 para otros). Los ciudadanos tienen un límite de "
+    "reclamos por documento y por dirección (429, con Retry-After).",
 )
 async def registrar(
-    hoja: HojaReclamacion,
+    hoja: Annotated[HojaReclamacion, Body(openapi_examples=EJEMPLOS_HOJA)],
     request: Request,
     quien: Quien,
     internos: Internos,
     idempotencia: ClaveIdempotencia = None,
 ):
     if quien.rol == "ciudadano":  # entity staff typing in presencial reclamos are not limited
-        limitar(request.app.state.limites.reclamos, _cliente(request))
+        limites = request.app.state.limites
+        await _limitado(limites.registrar(hoja.ciudadano.documento.numero, _cliente(request)))
     return await internos.llamar(
         request,
         "registro",
@@ -54,12 +71,18 @@ async def registrar(
 @router.post(
     "/seguimiento",
     response_model=Seguimiento,
-    responses={404: {"model": Error}, 429: {"model": Error}},
+    responses=errores(404, 429, *CON_CUERPO),
+    openapi_extra=CLAVE_OPCIONAL,
     summary="Seguir un reclamo con su código y número de documento",
     description="El número de documento va en el cuerpo, no en la URL, para que no quede en "
     "registros de acceso.",
 )
-async def seguir(consulta: ConsultaSeguimiento, request: Request, quien: Quien, internos: Internos):
+async def seguir(
+    consulta: Annotated[ConsultaSeguimiento, Body(openapi_examples=EJEMPLOS_SEGUIMIENTO)],
+    request: Request,
+    quien: Quien,
+    internos: Internos,
+):
     return await _con_documento(
         request, internos, quien, consulta.codigo, "/seguimiento", consulta, None
     )
@@ -68,7 +91,8 @@ async def seguir(consulta: ConsultaSeguimiento, request: Request, quien: Quien, 
 @router.post(
     "/reclamos/{codigo}/subsanacion",
     response_model=Tramite,
-    responses={404: {"model": Error}, 409: {"model": Error}, 429: {"model": Error}},
+    responses=errores(404, 409, 429, *CON_CUERPO),
+    openapi_extra=CLAVE_OPCIONAL,
     summary="Enviar la información que la entidad pidió (subsanación)",
     description="Con el código y el número de documento (en el cuerpo), dentro del plazo para "
     "subsanar que muestra el seguimiento. 409 si el reclamo no está observado o si el plazo "
@@ -76,7 +100,7 @@ async def seguir(consulta: ConsultaSeguimiento, request: Request, quien: Quien, 
 )
 async def subsanar(
     codigo: Codigo,
-    solicitud: Subsanacion,
+    solicitud: Annotated[Subsanacion, Body(openapi_examples=EJEMPLOS_SUBSANACION)],
     request: Request,
     quien: Quien,
     internos: Internos,
@@ -89,7 +113,8 @@ async def subsanar(
 @router.post(
     "/reclamos/{codigo}/desistimiento",
     response_model=Tramite,
-    responses={404: {"model": Error}, 409: {"model": Error}, 429: {"model": Error}},
+    responses=errores(404, 409, 429, *CON_CUERPO),
+    openapi_extra=CLAVE_OPCIONAL,
     summary="Desistir del reclamo",
     description="Con el código y el número de documento (en el cuerpo), en cualquier momento "
     "antes de la respuesta de la entidad. 409 si ya fue respondido, cerrado, archivado o "
@@ -97,7 +122,7 @@ async def subsanar(
 )
 async def desistir(
     codigo: Codigo,
-    solicitud: Desistimiento,
+    solicitud: Annotated[Desistimiento, Body(openapi_examples=EJEMPLOS_DESISTIMIENTO)],
     request: Request,
     quien: Quien,
     internos: Internos,
@@ -113,15 +138,15 @@ async def _con_documento(
     quien: Credencial,
     codigo: str,
     ruta: str,
-    cuerpo: BaseModel,
+    cuerpo: ConsultaSeguimiento | Subsanacion | Desistimiento,
     idempotencia: str | None,
 ) -> JSONResponse:
-    # Failed lookups of one código are limited, whatever the route: a código someone saw must
-    # not let them guess the document number (and so who filed it).
-    fallos = request.app.state.limites.fallos_seguimiento
-    clave = f"{_cliente(request)}|{codigo}"
-    if espera := fallos.espera(clave):
-        raise _demasiadas(espera)
+    # Failed lookups are limited per código and per document, whatever the route and the
+    # address: a código someone saw must not let them guess the document number (and so who
+    # filed it), nor one document be tried against many códigos.
+    limites = request.app.state.limites
+    documento = cuerpo.numero_documento
+    await _limitado(limites.antes_de_consultar(codigo, documento))
     respuesta = await internos.llamar(
         request,
         "registro",
@@ -132,28 +157,38 @@ async def _con_documento(
         idempotencia=idempotencia,
     )
     if respuesta.status_code == 404:
-        fallos.anotar(clave)
+        await _limitado(limites.fallo(codigo, documento))
     return respuesta
 
 
-def limitar(ventana: Ventana, clave: str) -> None:
-    if espera := ventana.espera(clave):
-        raise _demasiadas(espera)
-    ventana.anotar(clave)
-
-
-def _demasiadas(espera: float) -> HTTPException:
-    return HTTPException(
-        429,
-        "Demasiadas solicitudes; intente más tarde.",
-        headers={"Retry-After": str(max(1, math.ceil(espera)))},
-    )
+async def _limitado(cuenta) -> None:
+    """Awaits a count of the limits: 429 with Retry-After when one is spent, 503 when their
+    store does not answer (nothing passes uncounted)."""
+    try:
+        await cuenta
+    except Demasiadas as exc:
+        raise HTTPException(
+            429, exc.mensaje, headers={"Retry-After": str(exc.reintentar_en)}
+        ) from None
+    except LimitesNoDisponibles:
+        raise HTTPException(
+            503,
+            "El servicio no está disponible en este momento; intente en unos minutos.",
+            headers={"Retry-After": "30"},
+        ) from None
 
 
 def _cliente(request: Request) -> str:
-    return request.client.host if request.client else "desconocido"
+    """The socket peer, or the client a trusted proxy forwarded (PROXIES_DE_CONFIANZA)."""
+    par = request.client.host if request.client else None
+    return request.app.state.limites.direccion(par, request.headers.getlist("x-forwarded-for"))
 
 
-@router.get("/entidades", summary="Entidades ante las que se puede reclamar")
+@router.get(
+    "/entidades",
+    response_model=list[EntidadPublica],
+    openapi_extra=CLAVE_OPCIONAL,
+    summary="Entidades ante las que se puede reclamar",
+)
 async def entidades(request: Request, quien: Quien, internos: Internos):
     return await internos.llamar(request, "registro", "GET", "/entidades", quien)

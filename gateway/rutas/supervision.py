@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from comun.eventos import NivelGobierno
 from gateway.credenciales import Credencial
 from gateway.dependencias import ClaveIdempotencia, Codigo, Internos, requiere
-from gateway.modelos import Error
+from gateway.modelos import COMUNES, CON_CUERPO, errores
 from servicios.plazos.schemas import (
     Cursor,
     IntervencionesEntidad,
@@ -19,15 +19,14 @@ from servicios.plazos.schemas import (
     PaginaVencidos,
 )
 
-router = APIRouter(prefix="/supervision", tags=["Supervisión (SGP)"])
+router = APIRouter(prefix="/supervision", tags=["Supervisión (SGP)"], responses=errores(*COMUNES))
 Supervisor = Annotated[Credencial, Depends(requiere("supervisor"))]
-ERRORES = {401: {"model": Error}, 403: {"model": Error}}
 
 
 @router.get(
     "/vencidos",
     response_model=PaginaVencidos,
-    responses={**ERRORES, 422: {"model": Error}},
+    responses=errores(403, 422),
     summary="Reclamos vencidos de todas las entidades, los más atrasados primero",
 )
 async def vencidos(
@@ -67,7 +66,7 @@ async def vencidos(
     "/reclamos/{codigo}/intervencion",
     response_model=IntervencionRegistrada,
     status_code=201,
-    responses={**ERRORES, 404: {"model": Error}, 409: {"model": Error}},
+    responses=errores(403, 404, 409, *CON_CUERPO),
     summary="Registrar una intervención de la SGP en un reclamo",
     description="Se avisa a los responsables de la entidad, se muestra en el historial del "
     "ciudadano y se cuenta por entidad.",
@@ -94,7 +93,7 @@ async def intervenir(
 @router.get(
     "/intervenciones",
     response_model=list[IntervencionesEntidad],
-    responses=ERRORES,
+    responses=errores(403),
     summary="Intervenciones registradas por entidad",
 )
 async def intervenciones(request: Request, quien: Supervisor, internos: Internos):

@@ -30,7 +30,14 @@ def reloj(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def plataforma(
     amqp_url: str, tmp_path_factory: pytest.TempPathFactory, reloj: Path
 ) -> Iterator[Plataforma]:
-    entorno = {"RELOJ_ARCHIVO": str(reloj), "BARRIDO_INTERVALO_S": "1"}
+    entorno = {
+        "RELOJ_ARCHIVO": str(reloj),
+        "BARRIDO_INTERVALO_S": "1",
+        # The suite files dozens of reclamos with a few documents in one day; the limits
+        # themselves are tested in tests/integracion/test_limites.py.
+        "LIMITE_RECLAMOS_POR_DOCUMENTO_POR_DIA": "100000",
+        "LIMITE_FALLOS_POR_DOCUMENTO_POR_HORA": "100000",
+    }
     # Two plazos workers: each deadline warning must still be raised once.
     with plataforma_de_prueba(
         amqp_url,

@@ -13,10 +13,13 @@ from tests.fiabilidad.carga import Perfil, perfil
 from tests.fiabilidad.informe import FILAS, tabla
 from tests.plataforma import plataforma_de_prueba
 
-# The gateway limits citizens per client address; every simulated citizen comes from 127.0.0.1.
+# The gateway limits filing per address and per document, and failed lookups per código and per
+# document; every simulated citizen comes from 127.0.0.1, with few documents.
 LIMITES_DE_CARGA = {
-    "LIMITE_RECLAMOS_POR_HORA": "10000000",
+    "LIMITE_RECLAMOS_POR_DIRECCION_POR_HORA": "10000000",
+    "LIMITE_RECLAMOS_POR_DOCUMENTO_POR_DIA": "10000000",
     "LIMITE_FALLOS_SEGUIMIENTO_POR_HORA": "10000000",
+    "LIMITE_FALLOS_POR_DOCUMENTO_POR_HORA": "10000000",
 }
 
 

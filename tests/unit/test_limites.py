@@ -1,18 +1,49 @@
-"""The gateway's sliding-window limits (no I/O)."""
+"""Who the client is, for the gateway's limits (no I/O): the socket peer, unless a configured
+proxy forwarded the request; what a client writes in X-Forwarded-For is never believed."""
 
-from gateway.limites import Ventana
+import pytest
 
+from gateway.ajustes import redes_de
+from gateway.limites import clave_de_direccion, direccion_cliente
 
-def test_permite_hasta_el_maximo_por_clave():
-    v = Ventana(maximo=3, segundos=3600)
-    for _ in range(3):
-        assert v.espera("1.2.3.4") == 0
-        v.anotar("1.2.3.4")
-    assert 3590 < v.espera("1.2.3.4") <= 3600
-    assert v.espera("5.6.7.8") == 0  # another client is not affected
+PROXIES = redes_de("10.0.0.5, 10.1.0.0/16")
 
 
-def test_la_ventana_se_desliza():
-    v = Ventana(maximo=1, segundos=0.0)  # every event has already left a zero-length window
-    v.anotar("a")
-    assert v.espera("a") == 0
+def test_sin_proxies_de_confianza_el_par_es_el_cliente():
+    assert direccion_cliente("127.0.0.1", ["1.2.3.4"], ()) == "127.0.0.1"
+
+
+def test_un_par_que_no_es_proxy_no_hace_creer_la_cabecera():
+    assert direccion_cliente("198.51.100.9", ["1.2.3.4"], PROXIES) == "198.51.100.9"
+
+
+def test_detras_de_un_proxy_se_toma_el_salto_que_el_proxy_vio():
+    # The client wrote "1.2.3.4" itself; the proxy appended the address it saw.
+    assert direccion_cliente("10.0.0.5", ["1.2.3.4, 203.0.113.7"], PROXIES) == "203.0.113.7"
+
+
+def test_se_saltan_todos_los_proxies_de_la_cadena():
+    reenviado = ["203.0.113.7:5123", "10.1.4.4"]
+    assert direccion_cliente("10.0.0.5", reenviado, PROXIES) == "203.0.113.7"
+
+
+def test_sin_cabecera_la_solicitud_empieza_en_el_proxy():
+    assert direccion_cliente("10.0.0.5", [], PROXIES) == "10.0.0.5"
+
+
+@pytest.mark.parametrize(
+    ("direccion", "clave"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("desconocida", "desconocida"),
+    ],
+)
+def test_un_cliente_ipv6_es_su_red_64(direccion, clave):
+    assert clave_de_direccion(direccion) == clave
+
+
+def test_un_proxy_mal_escrito_detiene_el_arranque():
+    with pytest.raises(ValueError):
+        redes_de("10.0.0.300")
