@@ -255,7 +255,7 @@ class ReclamoObservado(Datos):
     observacion: str  # what is missing, in words
 
 
-class Adjunto(BaseModel):
+class ArchivoAdjunto(BaseModel):
     """Metadata of a file the citizen attaches (the bytes are stored elsewhere)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -269,7 +269,7 @@ class ReclamoSubsanado(Datos):
 
     entidad_id: str
     texto: str
-    adjuntos: list[Adjunto] = []
+    adjuntos: list[ArchivoAdjunto] = []
 
 
 class ReclamoArchivado(Datos):

@@ -35,6 +35,15 @@ class AjustesGateway(Ajustes):
     limite_fallos_seguimiento_por_hora: int = 10
     limite_fallos_por_documento_por_hora: int = 10
 
+    # Who answers integrators, as the API's document shows it (info.contact).
+    contacto_nombre: str = "Secretaría de Gestión Pública (PCM)"
+    contacto_url: str = "https://www.gob.pe/pcm"
+    contacto_email: str | None = None
+
+    def contacto(self) -> dict[str, str]:
+        datos = {"name": self.contacto_nombre, "url": self.contacto_url}
+        return datos | ({"email": self.contacto_email} if self.contacto_email else {})
+
     @field_validator("proxies_de_confianza")
     @classmethod
     def _redes_validas(cls, valor: str) -> str:

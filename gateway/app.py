@@ -51,6 +51,29 @@ ERRORES = {
 }
 FRASES = {estado.value: estado.phrase for estado in HTTPStatus}  # "Not Found", ...
 
+DESCRIPCION = """\
+Plataforma Digital Única de Reclamos: el Libro de Reclamaciones Digital del Estado peruano.
+Registro, derivación, plazos, respuesta y encuesta de cada reclamo.
+
+**Acceso.** El ciudadano usa las rutas públicas sin clave. La entidad, el supervisor (SGP) y el
+operador envían su clave en la cabecera `X-API-Key`, tal cual, sin prefijo. Una clave que no se
+verifica es un 401 también en las rutas públicas.
+
+**Errores.** Todo 4xx y 5xx lleva el cuerpo `Error`: `{"error", "mensaje", "detalle"}`, con el
+mensaje en castellano y, para datos inválidos, una línea por campo. Un 429 trae `Retry-After`.
+
+**Reintentos.** Envíe `Idempotency-Key` en cada POST que crea o cambia algo: repetirlo con la
+misma clave y el mismo cuerpo devuelve la primera respuesta.
+"""
+# ASCII names (generated clients make module names of them), described in Spanish.
+ETIQUETAS = [
+    {"name": "reclamos", "description": "El ciudadano registra, sigue, subsana o desiste."},
+    {"name": "bandeja", "description": "Atiende y responde; observa, reasigna o traslada."},
+    {"name": "encuestas", "description": "La encuesta de satisfacción y sus índices."},
+    {"name": "operacion", "description": "Catálogo, calendario, plazos y entregas de correo."},
+    {"name": "supervision", "description": "La SGP: reclamos vencidos e intervenciones."},
+]
+
 
 def crear_app(ajustes: AjustesGateway | None = None) -> FastAPI:
     ajustes = ajustes or AjustesGateway()
@@ -82,10 +105,16 @@ def crear_app(ajustes: AjustesGateway | None = None) -> FastAPI:
     # FastAPIOffline: FastAPI's docs page with Swagger UI's JS and CSS served from the package
     # (no CDN), under the API's /docs.
     app = FastAPIOffline(
-        title="Plataforma Digital Única de Reclamos",
-        description="Libro de Reclamaciones Digital del Estado peruano: registro, derivación, "
-        "plazos, respuesta y encuesta de cada reclamo.",
+        # An ASCII title: client generators make the package name from it (reclamos_pdr_client).
+        title="Reclamos PDR",
+        description=DESCRIPCION,
         version="1.0.0",
+        contact=ajustes.contacto(),
+        servers=[{"url": "/", "description": "Este gateway"}],
+        openapi_tags=ETIQUETAS,
+        # Operation ids are the route functions' names (registrar, listar_bandeja...): what a
+        # generated client calls them.
+        generate_unique_id_function=lambda ruta: ruta.name,
         docs_url=f"{API}/docs",
         redoc_url=None,
         openapi_url=f"{API}/openapi.json",

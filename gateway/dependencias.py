@@ -17,9 +17,7 @@ _clave_api = APIKeyHeader(
 CIUDADANO = Credencial(rol="ciudadano")
 
 
-def quien_llama(
-    request: Request, clave: Annotated[str | None, Depends(_clave_api)] = None
-) -> Credencial:
+def _verificar(request: Request, clave: str | None) -> Credencial:
     """Anonymous callers are citizens; a key that does not verify is refused, not downgraded."""
     if not clave:
         return CIUDADANO
@@ -27,6 +25,23 @@ def quien_llama(
     if credencial is None:
         raise HTTPException(401, "Clave de acceso inválida o revocada.")
     return credencial
+
+
+def quien_llama(
+    request: Request, clave: Annotated[str | None, Depends(_clave_api)] = None
+) -> Credencial:
+    """Staff routes: the key is the document's security scheme (`X-API-Key`)."""
+    return _verificar(request, clave)
+
+
+def quien_publico(
+    request: Request,
+    clave: Annotated[str | None, Header(alias="X-API-Key", include_in_schema=False)] = None,
+) -> Credencial:
+    """Public routes: a citizen calls without a key, so the document declares no security
+    there (a generated client then needs no credentials); staff may still send theirs, and
+    one that does not verify is a 401 all the same."""
+    return _verificar(request, clave)
 
 
 def requiere(*roles: str):
@@ -92,7 +107,7 @@ def servicios(request: Request) -> Servicios:
     return request.app.state.servicios
 
 
-Quien = Annotated[Credencial, Depends(quien_llama)]
+Quien = Annotated[Credencial, Depends(quien_publico)]
 # A código in a path: checked here so nothing else travels into an internal URL.
 Codigo = Annotated[str, Path(pattern=r"^R(-[2-9A-Z]{4}){3}$", description="Código del reclamo")]
 Internos = Annotated[Servicios, Depends(servicios)]

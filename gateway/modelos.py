@@ -59,7 +59,7 @@ _ERRORES: dict[int, dict[str, Any]] = {
     503: {"description": "Un servicio no está disponible ahora; reintente en unos minutos."},
 }
 # Every route: a key that does not verify, and the internal service behind it failing or away.
-COMUNES = (401, 502, 503)
+COMUNES = (401, 413, 502, 503)
 # Every POST and PUT: the body's length declared and under the limit, readable, and valid (422
 # also comes from a bad parameter or header: routes with parameters and no body declare it).
 CON_CUERPO = (400, 411, 413, 422)
@@ -68,10 +68,6 @@ CON_CUERPO = (400, 411, 413, 422)
 def errores(*estados: int) -> dict[int | str, dict[str, Any]]:
     """`responses=` of a route: each status with the `Error` body and what it means."""
     return {estado: {"model": Error, **_ERRORES[estado]} for estado in estados}
-
-
-# Public routes: the key is optional (a citizen has none); with a key, it must verify.
-CLAVE_OPCIONAL: dict[str, Any] = {"security": [{}]}
 
 
 class EntidadPublica(BaseModel):

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from comun.eventos import PATRON_UNA_LINEA
+from comun.vocabulario import Motivo
 from gateway.credenciales import Credencial
 from gateway.dependencias import ClaveIdempotencia, Codigo, Internos, requiere
 from gateway.modelos import COMUNES, CON_CUERPO, errores
 from servicios.derivacion.schemas import (
-    MOTIVO,
     MOTIVO_ACCESO,
     Cursor,
     EntradaBandeja,
@@ -26,7 +26,7 @@ from servicios.derivacion.schemas import (
     VenceAntes,
 )
 
-router = APIRouter(prefix="/bandeja", tags=["Bandeja (entidad)"], responses=errores(*COMUNES))
+router = APIRouter(prefix="/bandeja", tags=["bandeja"], responses=errores(*COMUNES))
 Personal = Annotated[Credencial, Depends(requiere("entidad", "supervisor"))]
 SoloEntidad = Annotated[Credencial, Depends(requiere("entidad"))]
 # 403: an operator's key; 404: no such reclamo in the credential's entity (or unit).
@@ -46,13 +46,13 @@ MotivoAcceso = Annotated[str | None, Query(pattern=PATRON_UNA_LINEA, **MOTIVO_AC
     "final). Pida la página siguiente con `cursor` = `siguiente` hasta que sea null: así se "
     "recorren todos, cada uno una vez.",
 )
-async def listar(
+async def listar_bandeja(
     request: Request,
     quien: Personal,
     internos: Internos,
     estado: Annotated[Estado | None, Query()] = None,
     unidad: Annotated[str | None, Query(pattern=IDENTIFICADOR)] = None,
-    motivo: Annotated[str | None, Query(pattern=MOTIVO)] = None,
+    motivo: Annotated[Motivo | None, Query()] = None,
     vence_antes: Annotated[VenceAntes | None, Query()] = None,
     vencido: Annotated[bool | None, Query(description="Solo vencidos (true) o no (false)")] = None,
     entidad: Annotated[
@@ -77,8 +77,16 @@ async def listar(
     return await internos.llamar(request, "derivacion", "GET", "/bandeja", quien, params=params)
 
 
-@router.get("/{codigo}", response_model=EntradaBandeja, responses=NO_EXISTE)
-async def ver(
+@router.get(
+    "/{codigo}",
+    response_model=EntradaBandeja,
+    responses=NO_EXISTE,
+    summary="Ver un reclamo de la bandeja, con su historial",
+    description="404 si no existe o no es de la entidad (o de la unidad) de la clave. El "
+    "supervisor ve la identidad del ciudadano enmascarada salvo que indique `motivo_acceso`, "
+    "que queda registrado.",
+)
+async def ver_reclamo(
     codigo: Codigo,
     request: Request,
     quien: Personal,
@@ -116,6 +124,8 @@ async def _accion(
     response_model=EntradaBandeja,
     responses=ACCION,
     summary="Marcar el reclamo en atención",
+    description="El ciudadano ve en su seguimiento que la entidad lo está atendiendo. 409 "
+    "`transicion_invalida` si el estado actual no lo permite.",
 )
 async def atender(
     codigo: Codigo,
@@ -132,8 +142,10 @@ async def atender(
     response_model=EntradaBandeja,
     responses=ACCION,
     summary="Responder el reclamo",
+    description="La respuesta llega al ciudadano por correo y en su seguimiento, con la "
+    "encuesta de satisfacción. 409 `transicion_invalida` si ya fue respondido o terminó.",
 )
-async def responder(
+async def responder_reclamo(
     codigo: Codigo,
     respuesta: Respuesta,
     request: Request,

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from gateway.credenciales import Credencial
 from gateway.dependencias import Internos, Quien, requiere
 from gateway.modelos import (
-    CLAVE_OPCIONAL,
     COMUNES,
     CON_CUERPO,
     EncuestaRespondida,
@@ -19,7 +18,7 @@ from gateway.modelos import (
 )
 from servicios.encuestas.schemas import Encuesta, RespuestaEncuesta
 
-router = APIRouter(tags=["Encuestas"], responses=errores(*COMUNES))
+router = APIRouter(tags=["encuestas"], responses=errores(*COMUNES))
 Token = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{20,64}$")]
 
 
@@ -27,12 +26,11 @@ Token = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{20,64}$")]
     "/encuestas/{token}",
     response_model=Encuesta,
     responses=errores(404, 422),
-    openapi_extra=CLAVE_OPCIONAL,
     summary="Ver la encuesta",
     description="`estado`: pendiente, respondida o vencida; `vence_en`: hasta cuándo puede "
     "responderse.",
 )
-async def ver(token: Token, request: Request, quien: Quien, internos: Internos):
+async def ver_encuesta(token: Token, request: Request, quien: Quien, internos: Internos):
     return await internos.llamar(request, "encuestas", "GET", f"/encuestas/{token}", quien)
 
 
@@ -40,11 +38,10 @@ async def ver(token: Token, request: Request, quien: Quien, internos: Internos):
     "/encuestas/{token}",
     response_model=EncuestaRespondida,
     responses=errores(404, 409, *CON_CUERPO),
-    openapi_extra=CLAVE_OPCIONAL,
     summary="Responder la encuesta (un solo uso)",
     description="409 `ya_respondida` si ya se respondió; 409 `encuesta_vencida` si venció.",
 )
-async def responder(
+async def responder_encuesta(
     token: Token,
     respuesta: RespuestaEncuesta,
     request: Request,
@@ -68,7 +65,7 @@ async def responder(
     summary="Índices de satisfacción por entidad",
     description="Una entidad ve solo los suyos; el supervisor, los de todas o los de `entidad`.",
 )
-async def indices(
+async def indices_satisfaccion(
     request: Request,
     quien: Annotated[Credencial, Depends(requiere("entidad", "supervisor"))],
     internos: Internos,

@@ -20,7 +20,7 @@ from servicios.plazos.schemas import (
     fecha_del_calendario,
 )
 
-router = APIRouter(tags=["Operación y supervisión"], responses=errores(*COMUNES))
+router = APIRouter(tags=["operacion"], responses=errores(*COMUNES))
 Operador = Annotated[Credencial, Depends(requiere("operador"))]
 Personal = Annotated[Credencial, Depends(requiere("entidad", "supervisor"))]
 Supervision = Annotated[Credencial, Depends(requiere("supervisor", "operador"))]
@@ -38,6 +38,8 @@ Fecha = Annotated[
     response_model=Entidad,
     responses=errores(403, *CON_CUERPO),
     summary="Crear o actualizar una entidad con sus unidades y reglas",
+    description="Solo operador. Las reglas derivan cada reclamo a su unidad por motivo o sede; "
+    "`unidad_por_defecto` recibe lo que ninguna regla toma.",
 )
 async def guardar_entidad(
     entidad_id: Id, entidad: Entidad, request: Request, quien: Operador, internos: Internos
@@ -78,6 +80,8 @@ async def dia_no_laborable(
     response_model=DiaRetirado,
     responses=errores(403, 404, 422),
     summary="Retirar un día no laborable declarado",
+    description="Solo operador. Los plazos abiertos que lo contaban se recalculan y se avisa "
+    "a cada ciudadano afectado. 404 si ese día no estaba declarado.",
 )
 async def retirar_dia_no_laborable(
     fecha: Fecha, request: Request, quien: Operador, internos: Internos
@@ -92,6 +96,7 @@ async def retirar_dia_no_laborable(
     response_model=list[DiaDeclarado],
     responses=errores(403),
     summary="Días no laborables declarados, por fecha",
+    description="Los que declaró un operador; los feriados nacionales se cuentan siempre.",
 )
 async def dias_no_laborables(request: Request, quien: Supervision, internos: Internos):
     return await internos.llamar(request, "plazos", "GET", "/calendario/dias-no-laborables", quien)
@@ -102,6 +107,8 @@ async def dias_no_laborables(request: Request, quien: Supervision, internos: Int
     response_model=Plazo,
     responses=errores(403, 404, 422),
     summary="Plazo de un reclamo: vencimiento, pausa, subsanación y si venció",
+    description="En días hábiles desde la recepción. 404 si no existe o no es de la entidad "
+    "(o de la unidad) de la clave.",
 )
 async def plazo(codigo: Codigo, request: Request, quien: Personal, internos: Internos):
     return await internos.llamar(request, "plazos", "GET", f"/plazos/{codigo}", quien)

@@ -12,7 +12,6 @@ from gateway.credenciales import Credencial
 from gateway.dependencias import ClaveIdempotencia, Codigo, Internos, Quien, Servicios
 from gateway.limites import Demasiadas, LimitesNoDisponibles
 from gateway.modelos import (
-    CLAVE_OPCIONAL,
     COMUNES,
     CON_CUERPO,
     EJEMPLOS_DESISTIMIENTO,
@@ -32,8 +31,8 @@ from servicios.registro.schemas import (
     Subsanacion,
 )
 
-# Public routes: a citizen calls without a key (CLAVE_OPCIONAL); a key sent must verify (401).
-router = APIRouter(tags=["Reclamos (ciudadano)"], responses=errores(*COMUNES))
+# Public routes: a citizen calls without a key (dependencias.Quien); a key sent must verify (401).
+router = APIRouter(tags=["reclamos"], responses=errores(*COMUNES))
 
 
 @router.post(
@@ -41,7 +40,6 @@ router = APIRouter(tags=["Reclamos (ciudadano)"], responses=errores(*COMUNES))
     status_code=201,
     response_model=ReclamoRegistrado,
     responses=errores(403, 429, *CON_CUERPO),
-    openapi_extra=CLAVE_OPCIONAL,
     summary="Registrar un reclamo (hoja de reclamación)",
     description="Sin clave, el ciudadano (canal virtual); el canal presencial es solo para el "
     "personal de la entidad reclamada (403 para otros). Los ciudadanos tienen un límite de "
@@ -72,7 +70,6 @@ async def registrar(
     "/seguimiento",
     response_model=Seguimiento,
     responses=errores(404, 429, *CON_CUERPO),
-    openapi_extra=CLAVE_OPCIONAL,
     summary="Seguir un reclamo con su código y número de documento",
     description="El número de documento va en el cuerpo, no en la URL, para que no quede en "
     "registros de acceso.",
@@ -92,7 +89,6 @@ async def seguir(
     "/reclamos/{codigo}/subsanacion",
     response_model=Tramite,
     responses=errores(404, 409, 429, *CON_CUERPO),
-    openapi_extra=CLAVE_OPCIONAL,
     summary="Enviar la información que la entidad pidió (subsanación)",
     description="Con el código y el número de documento (en el cuerpo), dentro del plazo para "
     "subsanar que muestra el seguimiento. 409 si el reclamo no está observado o si el plazo "
@@ -114,7 +110,6 @@ async def subsanar(
     "/reclamos/{codigo}/desistimiento",
     response_model=Tramite,
     responses=errores(404, 409, 429, *CON_CUERPO),
-    openapi_extra=CLAVE_OPCIONAL,
     summary="Desistir del reclamo",
     description="Con el código y el número de documento (en el cuerpo), en cualquier momento "
     "antes de la respuesta de la entidad. 409 si ya fue respondido, cerrado, archivado o "
@@ -187,8 +182,8 @@ def _cliente(request: Request) -> str:
 @router.get(
     "/entidades",
     response_model=list[EntidadPublica],
-    openapi_extra=CLAVE_OPCIONAL,
     summary="Entidades ante las que se puede reclamar",
+    description="El `id` de cada una es el `entidad_id` de la hoja de reclamación.",
 )
 async def entidades(request: Request, quien: Quien, internos: Internos):
     return await internos.llamar(request, "registro", "GET", "/entidades", quien)

@@ -19,7 +19,7 @@ from servicios.plazos.schemas import (
     PaginaVencidos,
 )
 
-router = APIRouter(prefix="/supervision", tags=["Supervisión (SGP)"], responses=errores(*COMUNES))
+router = APIRouter(prefix="/supervision", tags=["supervision"], responses=errores(*COMUNES))
 Supervisor = Annotated[Credencial, Depends(requiere("supervisor"))]
 
 
@@ -28,6 +28,8 @@ Supervisor = Annotated[Credencial, Depends(requiere("supervisor"))]
     response_model=PaginaVencidos,
     responses=errores(403, 422),
     summary="Reclamos vencidos de todas las entidades, los más atrasados primero",
+    description="Filtros por entidad, nivel de gobierno, país (consulados) y días de atraso; "
+    "pida la página siguiente con `cursor` = `siguiente` hasta que sea null.",
 )
 async def vencidos(
     request: Request,
@@ -95,6 +97,7 @@ async def intervenir(
     response_model=list[IntervencionesEntidad],
     responses=errores(403),
     summary="Intervenciones registradas por entidad",
+    description="Cuántas veces intervino la SGP en los reclamos de cada entidad.",
 )
 async def intervenciones(request: Request, quien: Supervisor, internos: Internos):
     return await internos.llamar(request, "plazos", "GET", "/supervision/intervenciones", quien)

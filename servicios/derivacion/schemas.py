@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from comun.eventos import (
-    Adjunto,
+    ArchivoAdjunto,
     Contacto,
     Entidad,
     Identificador,
@@ -16,10 +16,10 @@ from comun.eventos import (
     UnaLineaOpcional,
     VariasLineas,
 )
+from comun.vocabulario import Canal, EstadoReclamo, MedioRespuesta, Motivo, Paso, TipoDocumento
 from servicios.derivacion.dominio import decodificar_cursor, limite_vencimiento
 
 __all__ = [
-    "MOTIVO",
     "MOTIVO_ACCESO",
     "Cursor",
     "Detalle",
@@ -36,18 +36,7 @@ __all__ = [
     "VenceAntes",
 ]
 
-Estado = Literal[
-    "registrado",
-    "derivado",
-    "en_atencion",
-    "observado",
-    "subsanado",
-    "respondido",
-    "cerrado",
-    "archivado",
-    "desistido",
-]
-MOTIVO = r"^[a-z_]{3,20}$"
+Estado = EstadoReclamo
 
 
 def _vence_antes(valor: str) -> str:
@@ -128,7 +117,7 @@ class FiltrosBandeja(BaseModel):
     model_config = ConfigDict(extra="ignore")
     estado: Estado | None = None
     unidad: Identificador | None = None
-    motivo: Annotated[str, Field(pattern=MOTIVO)] | None = None
+    motivo: Motivo | None = None
     vence_antes: VenceAntes | None = None
     vencido: bool | None = None
     entidad: Identificador | None = Field(default=None, description="Solo supervisor")
@@ -146,13 +135,21 @@ class Detalle(BaseModel):
 
 class PasoHistorial(BaseModel):
     fecha: datetime
-    estado: str
+    estado: Paso
     texto: str
 
 
-class Subsanacion(BaseModel):
+class SubsanacionRecibida(BaseModel):
+    """What the citizen sent to answer an observación."""
+
     texto: str
-    adjuntos: list[Adjunto] = []
+    adjuntos: list[ArchivoAdjunto] = []
+
+
+class ContactoCiudadano(Contacto):
+    """The citizen's contact as the bandeja shows it (masked for a supervisor without a reason)."""
+
+    tipo_documento: TipoDocumento
 
 
 class EntradaBandeja(BaseModel):
@@ -160,14 +157,14 @@ class EntradaBandeja(BaseModel):
     entidad_id: str
     unidad_id: str
     unidad_nombre: str
-    estado: str
-    motivo: str
-    canal: str
+    estado: EstadoReclamo
+    motivo: Motivo
+    canal: Canal
     sede: str | None = None
     descripcion: str
     pedido: str
-    medio_respuesta: str
-    contacto: Contacto
+    medio_respuesta: MedioRespuesta
+    contacto: ContactoCiudadano
     registrado_en: datetime
     vence_en: datetime | None = None
     reloj_pausado: bool = False
@@ -175,7 +172,7 @@ class EntradaBandeja(BaseModel):
     dentro_del_plazo: bool | None = None
     observacion: str | None = None
     subsanar_hasta: datetime | None = None
-    subsanacion: Subsanacion | None = None
+    subsanacion: SubsanacionRecibida | None = None
     respuesta: str | None = None
     respondido_en: datetime | None = None
     historial: list[PasoHistorial] | None = Field(

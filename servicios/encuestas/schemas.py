@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from comun.eventos import VariasLineasOpcional
+from comun.vocabulario import EstadoEncuesta
 
 
 class Impulsor(StrEnum):
@@ -44,7 +45,7 @@ class RespuestaEncuesta(BaseModel):
 class Encuesta(BaseModel):
     codigo: str
     entidad_id: str
-    estado: str = Field(description="pendiente, respondida o vencida")
+    estado: EstadoEncuesta
     vence_en: datetime | None = Field(
         default=None, description="Hasta cuándo puede responderse (UTC)"
     )

@@ -12,8 +12,7 @@ en notación de puntos y sin el valor recibido, que puede ser un dato personal).
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from pydantic import (
@@ -29,6 +28,7 @@ from pydantic import (
 from comun import reloj
 from comun.errores import errores_legibles, traducir_errores
 from comun.eventos import UnaLinea, UnaLineaOpcional, VariasLineas
+from comun.vocabulario import Canal, EstadoReclamo, MedioRespuesta, Motivo, TipoDocumento
 from servicios.registro.dominio import codigo_valido, normalizar_codigo
 
 MAX_ADJUNTOS = 10
@@ -49,47 +49,6 @@ TipoMimeAdjunto = Literal["application/pdf", "image/jpeg", "image/png"]
 
 class _Modelo(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-# --- Enumeraciones -------------------------------------------------------------------------------
-
-
-class TipoDocumento(StrEnum):
-    """Tipo de documento de identidad."""
-
-    dni = "dni"
-    carne_extranjeria = "carne_extranjeria"
-    pasaporte = "pasaporte"
-    ruc = "ruc"
-
-
-class Motivo(StrEnum):
-    """Motivo del reclamo."""
-
-    trato = "trato"
-    tiempo = "tiempo"
-    procedimiento = "procedimiento"
-    infraestructura = "infraestructura"
-    informacion = "informacion"
-    resultado = "resultado"
-    confianza = "confianza"
-    disponibilidad = "disponibilidad"
-    otros = "otros"
-
-
-class Canal(StrEnum):
-    """Canal de registro: `virtual` (el ciudadano) o `presencial` (personal de la entidad)."""
-
-    virtual = "virtual"
-    presencial = "presencial"
-
-
-class MedioRespuesta(StrEnum):
-    """Cómo desea recibir la respuesta: correo electrónico, teléfono o recojo en una sede."""
-
-    email = "email"
-    telefono = "telefono"
-    sede = "sede"
 
 
 # --- Reglas de documentos ------------------------------------------------------------------------
@@ -411,13 +370,13 @@ class Tramite(BaseModel):
     """Respuesta a una subsanación o un desistimiento."""
 
     codigo: str = Field(description="Código del reclamo.")
-    estado: str = Field(description="Estado del reclamo tras la solicitud.")
+    estado: EstadoReclamo = Field(description="Estado del reclamo tras la solicitud.")
     mensaje: str = Field(description="Mensaje para el ciudadano.")
 
 
 class EntradaHistorial(BaseModel):
     fecha: datetime
-    estado: str | None = Field(description="Estado al que pasó el reclamo, si cambió")
+    estado: EstadoReclamo | None = Field(description="Estado al que pasó el reclamo, si cambió")
     texto: str
 
 
@@ -431,13 +390,10 @@ class Seguimiento(BaseModel):
 
     codigo: str
     entidad: EntidadResumida = Field(description="La entidad que lo atiende ahora")
-    motivo: str
-    estado: str = Field(
-        description="registrado, derivado, en_atencion, observado, subsanado, respondido, "
-        "cerrado, archivado o desistido"
-    )
+    motivo: Motivo
+    estado: EstadoReclamo
     registrado_en: datetime
-    fecha_recepcion: str | None = Field(description="Día desde el que corre el plazo (AAAA-MM-DD)")
+    fecha_recepcion: date | None = Field(description="Día desde el que corre el plazo")
     vence_en: datetime | None = Field(description="Fin del plazo legal (UTC)")
     vencido: bool = Field(description="Si venció el plazo sin que la entidad respondiera")
     dias_habiles_usados: int | None = None

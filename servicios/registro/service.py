@@ -12,8 +12,7 @@ from pymongo.errors import DuplicateKeyError
 from comun import idempotencia, reloj
 from comun.almacen import en_transaccion
 from comun.errores import ErrorDeDominio
-from comun.eventos import Adjunto as AdjuntoEvento
-from comun.eventos import Contacto, Evento, ReclamoDesistido, ReclamoSubsanado
+from comun.eventos import ArchivoAdjunto, Contacto, Evento, ReclamoDesistido, ReclamoSubsanado
 from comun.eventos import ReclamoRegistrado as DatosRegistrado
 from comun.outbox import encolar
 from comun.servicio import arrancar
@@ -225,7 +224,7 @@ def crear_app() -> Flask:
             entidad_id=doc["entidad_id"],
             texto=solicitud.texto,
             adjuntos=[
-                AdjuntoEvento(nombre=a.nombre, tipo_mime=a.tipo_mime, bytes=a.tamano_bytes)
+                ArchivoAdjunto(nombre=a.nombre, tipo_mime=a.tipo_mime, bytes=a.tamano_bytes)
                 for a in solicitud.adjuntos
             ],
         )

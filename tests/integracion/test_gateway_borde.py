@@ -419,20 +419,25 @@ def test_una_linea_de_acceso_por_solicitud_con_su_correlacion(
 # --- 9. The contract says what the routes do -------------------------------------------------
 
 
-def test_el_contrato_declara_la_clave_opcional_el_codigo_y_los_errores(api: TestClient):
+def test_el_contrato_no_pide_clave_al_ciudadano_y_declara_el_codigo_y_los_errores(
+    api: TestClient,
+):
     doc = api.get("/api/v1/openapi.json").json()
     rutas = doc["paths"]
-    # Public routes: a citizen has no key; the document must not ask for one.
+    # Public routes: a citizen has no key; the document must not ask for one (a generated
+    # client would demand credentials).
     for ruta, metodo in [
         ("/api/v1/reclamos", "post"),
         ("/api/v1/seguimiento", "post"),
         ("/api/v1/entidades", "get"),
         ("/api/v1/reclamos/{codigo}/subsanacion", "post"),
+        ("/api/v1/encuestas/{token}", "post"),
     ]:
-        seguridad = rutas[ruta][metodo].get("security", doc.get("security"))
-        assert seguridad is not None and {} in seguridad, (ruta, seguridad)
-    # Staff routes keep requiring the key.
-    assert {} not in rutas["/api/v1/bandeja"]["get"].get("security", doc.get("security") or [])
+        assert not rutas[ruta][metodo].get("security", doc.get("security")), ruta
+    # Staff routes require the key, in the X-API-Key header.
+    assert rutas["/api/v1/bandeja"]["get"]["security"] == [{"APIKeyHeader": []}]
+    esquema = doc["components"]["securitySchemes"]["APIKeyHeader"]
+    assert (esquema["type"], esquema["in"], esquema["name"]) == ("apiKey", "header", "X-API-Key")
     # The código has its shape.
     (codigo,) = [
         p for p in rutas["/api/v1/bandeja/{codigo}"]["get"]["parameters"] if p["name"] == "codigo"
