@@ -33,7 +33,34 @@ if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.instalado 2>/dev/null)" != "$hue
   echo "$huella" > .venv/.instalado
 fi
 
-# 3. RabbitMQ (AMQP_URL, default 127.0.0.1:5672). Started if installed but stopped.
+# 3. Node tools for the tests (Spectral lints the gateway's OpenAPI document), pinned in
+#    package-lock.json and (re)installed with `npm ci` when it changes. Optional: without Node.js
+#    the platform runs and the lint test is skipped, saying why (tests/integracion/
+#    test_contrato_openapi.py words it the same way). Install scripts are not run: Spectral needs
+#    none (the one in its tree only reports download statistics).
+aviso() { printf '\n*** %s\n\n' "$*" >&2; }
+NODE_MINIMO="Node.js 20.17 o posterior, o 18.18+"  # @stoplight/spectral-cli's "engines"
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  aviso "Falta Node.js con npm (se necesita ${NODE_MINIMO}): no se revisa el documento OpenAPI con Spectral.
+    Instálelos (Debian: sudo apt-get install nodejs npm) y ejecute scripts/preparar.sh."
+elif ! node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+    process.exit((a === 16 && b >= 20) || (a === 18 && b >= 18) || (a === 20 && b >= 17) || a > 20 ? 0 : 1)'; then
+  aviso "Node.js $(node --version) es muy antiguo para Spectral: se necesita ${NODE_MINIMO}.
+    No se revisa el documento OpenAPI con Spectral."
+else
+  huella_npm="$(sha256sum package-lock.json | cut -d' ' -f1)"
+  if [ ! -x node_modules/.bin/spectral ] || [ "$(cat node_modules/.instalado 2>/dev/null)" != "$huella_npm" ]; then
+    echo "Instalando las herramientas de Node (node_modules)..."
+    if npm ci --no-audit --no-fund --ignore-scripts --loglevel=error; then
+      echo "$huella_npm" > node_modules/.instalado
+    else
+      aviso "npm ci falló: Spectral no quedó instalado y la prueba del documento OpenAPI fallará.
+    Revise la conexión al registro de npm y vuelva a ejecutar scripts/preparar.sh."
+    fi
+  fi
+fi
+
+# 4. RabbitMQ (AMQP_URL, default 127.0.0.1:5672). Started if installed but stopped.
 AMQP_URL="${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2F}"
 export AMQP_URL
 broker_responde() {
