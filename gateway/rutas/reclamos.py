@@ -182,6 +182,7 @@ def _cliente(request: Request) -> str:
 @router.get(
     "/entidades",
     response_model=list[EntidadPublica],
+    responses=errores(422),
     summary="Entidades ante las que se puede reclamar",
     description="El `id` de cada una es el `entidad_id` de la hoja de reclamación.",
 )
