@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from comun import reloj
+from comun.vocabulario import NivelGobierno, TipoMime
 
 VERSION = 1
 
@@ -153,7 +154,6 @@ VariasLineasOpcional = Annotated[str | None, *_VARIAS_LINEAS]
 # --- catalogue (owned by derivacion) -------------------------------------------------------------
 
 Identificador = Annotated[str, Field(pattern=r"^[a-z0-9-]{2,40}$")]
-NivelGobierno = Literal["nacional", "regional", "local"]
 
 
 class Responsable(BaseModel):
@@ -256,11 +256,11 @@ class ReclamoObservado(Datos):
 
 
 class ArchivoAdjunto(BaseModel):
-    """Metadata of a file the citizen attaches (the bytes are stored elsewhere)."""
+    """Metadatos de un archivo que adjuntó el ciudadano (el contenido se guarda aparte)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     nombre: UnaLinea = Field(min_length=1, max_length=200)
-    tipo_mime: Literal["application/pdf", "image/jpeg", "image/png"]
+    tipo_mime: TipoMime
     bytes: int = Field(ge=1, le=20 * 1024 * 1024)
 
 

@@ -44,6 +44,22 @@ class MedioRespuesta(StrEnum):
     sede = "sede"
 
 
+class TipoMime(StrEnum):
+    """Tipo de un archivo adjunto: PDF, JPEG o PNG."""
+
+    pdf = "application/pdf"
+    jpeg = "image/jpeg"
+    png = "image/png"
+
+
+class NivelGobierno(StrEnum):
+    """Nivel de gobierno de una entidad."""
+
+    nacional = "nacional"
+    regional = "regional"
+    local = "local"
+
+
 class EstadoReclamo(StrEnum):
     """Dónde está el reclamo en su procedimiento."""
 

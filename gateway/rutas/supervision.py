@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from comun.eventos import NivelGobierno
+from comun.vocabulario import NivelGobierno
 from gateway.credenciales import Credencial
 from gateway.dependencias import ClaveIdempotencia, Codigo, Internos, requiere
 from gateway.modelos import COMUNES, CON_CUERPO, errores

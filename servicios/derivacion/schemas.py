@@ -153,6 +153,8 @@ class ContactoCiudadano(Contacto):
 
 
 class EntradaBandeja(BaseModel):
+    # Every field is always sent: a generated client gets `X | None`, not "maybe absent".
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
     codigo: str
     entidad_id: str
     unidad_id: str

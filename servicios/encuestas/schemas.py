@@ -43,6 +43,8 @@ class RespuestaEncuesta(BaseModel):
 
 
 class Encuesta(BaseModel):
+    # Every field is always sent: a generated client gets `X | None`, not "maybe absent".
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
     codigo: str
     entidad_id: str
     estado: EstadoEncuesta

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Literal
+from enum import StrEnum
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from comun.eventos import Identificador, NivelGobierno, UnaLinea, VariasLineas
+from comun.eventos import Identificador, UnaLinea, VariasLineas
+from comun.vocabulario import NivelGobierno
 from servicios.plazos.consultas import leer_cursor
 
 FORMATO_FECHA = r"^\d{4}-\d{2}-\d{2}$"
@@ -54,13 +56,22 @@ class DiaRetirado(BaseModel):
     fecha: date
 
 
+class EstadoPlazo(StrEnum):
+    """corriendo; pausado (espera la subsanación); detenido (respondido); terminado (archivado
+    o desistido)."""
+
+    corriendo = "corriendo"
+    pausado = "pausado"
+    detenido = "detenido"
+    terminado = "terminado"
+
+
 class Plazo(BaseModel):
+    # Every field is always sent: a generated client gets `X | None`, not "maybe absent".
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
     codigo: str
     entidad_id: str
-    estado: Literal["corriendo", "pausado", "detenido", "terminado"] = Field(
-        description="corriendo; pausado (espera la subsanación); detenido (respondido); "
-        "terminado (archivado o desistido)"
-    )
+    estado: EstadoPlazo
     fecha_recepcion: date
     vence_en: datetime | None = Field(
         default=None, description="Nulo mientras el reloj está en pausa"

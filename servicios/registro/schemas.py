@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal
 
 from pydantic import (
     BaseModel,
@@ -28,7 +27,14 @@ from pydantic import (
 from comun import reloj
 from comun.errores import errores_legibles, traducir_errores
 from comun.eventos import UnaLinea, UnaLineaOpcional, VariasLineas
-from comun.vocabulario import Canal, EstadoReclamo, MedioRespuesta, Motivo, TipoDocumento
+from comun.vocabulario import (
+    Canal,
+    EstadoReclamo,
+    MedioRespuesta,
+    Motivo,
+    TipoDocumento,
+    TipoMime,
+)
 from servicios.registro.dominio import codigo_valido, normalizar_codigo
 
 MAX_ADJUNTOS = 10
@@ -43,8 +49,6 @@ _ALFANUMERICO = re.compile(r"[A-Z0-9]+")
 _TELEFONO = re.compile(r"\+?[0-9]{7,15}")
 # Separadores habituales al escribir un teléfono ("987 654 321", "(01) 311-7000").
 _SEPARADORES_TELEFONO = re.compile(r"[\s\-.()]+")
-
-TipoMimeAdjunto = Literal["application/pdf", "image/jpeg", "image/png"]
 
 
 class _Modelo(BaseModel):
@@ -197,7 +201,7 @@ class Adjunto(_Modelo):
     """Metadatos de un archivo adjunto (el contenido se sube aparte)."""
 
     nombre: UnaLinea = Field(min_length=1, max_length=200, description="Nombre del archivo.")
-    tipo_mime: TipoMimeAdjunto = Field(description="Tipo del archivo: PDF, JPEG o PNG.")
+    tipo_mime: TipoMime = Field(description="Tipo del archivo: PDF, JPEG o PNG.")
     tamano_bytes: int = Field(
         ge=1, le=MAX_BYTES_ADJUNTOS, description="Tamaño del archivo en bytes (máximo 20 MB)."
     )
@@ -387,6 +391,9 @@ class EntidadResumida(BaseModel):
 
 class Seguimiento(BaseModel):
     """Lo que el ciudadano ve de su reclamo: estado, plazo e historial."""
+
+    # Every field is always sent: a generated client gets `X | None`, not "maybe absent".
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
     codigo: str
     entidad: EntidadResumida = Field(description="La entidad que lo atiende ahora")

@@ -38,7 +38,6 @@ from reclamos_pdr_client.api.operacion import dias_no_laborables, plazo
 from reclamos_pdr_client.api.reclamos import desistir, entidades, registrar, seguir, subsanar
 from reclamos_pdr_client.models import (
     Adjunto,
-    AdjuntoTipoMime,
     Canal,
     Ciudadano,
     ConsultaSeguimiento,
@@ -50,6 +49,7 @@ from reclamos_pdr_client.models import (
     EntradaBandeja,
     Error,
     EstadoEncuesta,
+    EstadoPlazo,
     EstadoReclamo,
     HojaReclamacion,
     Impulsor,
@@ -59,7 +59,6 @@ from reclamos_pdr_client.models import (
     Observacion,
     PaginaBandeja,
     Plazo,
-    PlazoEstado,
     ReclamoRegistrado,
     Respuesta,
     RespuestaEncuesta,
@@ -68,6 +67,7 @@ from reclamos_pdr_client.models import (
     Subsanacion,
     SubsanacionRecibida,
     TipoDocumento,
+    TipoMime,
     Tramite,
 )
 from reclamos_pdr_client.types import Response
@@ -406,9 +406,7 @@ def observado_y_subsanado(publico: Client, entidad: AuthenticatedClient, reclamo
     )
     assert visto.observacion == falta and visto.reloj_pausado is True
 
-    boleta = Adjunto(
-        nombre="boleta.pdf", tipo_mime=AdjuntoTipoMime.APPLICATIONPDF, tamano_bytes=182_000
-    )
+    boleta = Adjunto(nombre="boleta.pdf", tipo_mime=TipoMime.APPLICATIONPDF, tamano_bytes=182_000)
     texto = "Adjunto la boleta 001-2345; fue en el tercer piso del pabellón."
     subsanacion = Subsanacion(numero_documento=reclamo.documento, texto=texto, adjuntos=[boleta])
     subsanado = subsanar.sync_detailed(
@@ -467,7 +465,7 @@ def bandeja_y_plazo(
 
     def detenido() -> Plazo | None:
         visto = modelo(plazo.sync_detailed(reclamo.codigo, client=entidad), Plazo, HTTPStatus.OK)
-        return visto if visto.estado == PlazoEstado.DETENIDO else None
+        return visto if visto.estado == EstadoPlazo.DETENIDO else None
 
     detenido_en = hasta(detenido, "el plazo detenido por la respuesta")
     assert isinstance(detenido_en.fecha_recepcion, date)
