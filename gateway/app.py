@@ -31,7 +31,17 @@ from gateway.borde import API, Borde, metodos_permitidos, respuesta_error
 from gateway.credenciales import Credencial, Verificador
 from gateway.dependencias import Servicios, requiere
 from gateway.limites import Limites
-from gateway.rutas import bandeja, encuestas, operacion, reclamos, supervision
+from gateway.rutas import (
+    adjuntos,
+    bandeja,
+    encuestas,
+    operacion,
+    publico,
+    reclamos,
+    reportes,
+    supervision,
+    webhooks,
+)
 
 SERVICIO = "gateway"
 # Error codes, and the Spanish message of an HTTPException raised with no text of its own.
@@ -72,6 +82,10 @@ ETIQUETAS = [
     {"name": "encuestas", "description": "La encuesta de satisfacción y sus índices."},
     {"name": "operacion", "description": "Catálogo, calendario, plazos y entregas de correo."},
     {"name": "supervision", "description": "La SGP: reclamos vencidos e intervenciones."},
+    {"name": "reportes", "description": "Cifras de reclamos, plazos y satisfacción (CSV o JSON)."},
+    {"name": "publico", "description": "Datos abiertos por entidad y mes, sin datos personales."},
+    {"name": "adjuntos", "description": "Archivos del reclamo: subir y descargar."},
+    {"name": "webhooks", "description": "La entidad recibe los eventos de sus reclamos."},
 ]
 
 
@@ -144,7 +158,17 @@ def crear_app(ajustes: AjustesGateway | None = None) -> FastAPI:
         return respuesta_error(exc.status_code, error, mensaje, headers=headers)
 
     v1 = APIRouter(prefix=API)
-    for modulo in (reclamos, bandeja, encuestas, operacion, supervision):
+    for modulo in (
+        reclamos,
+        bandeja,
+        encuestas,
+        operacion,
+        supervision,
+        reportes,
+        publico,
+        adjuntos,
+        webhooks,
+    ):
         v1.include_router(modulo.router)
     app.include_router(v1)
 

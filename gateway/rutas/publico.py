@@ -1,0 +1,9 @@
+"""Routes of the publico resource (issue 8): being built."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from gateway.modelos import COMUNES, errores
+
+router = APIRouter(tags=["publico"], responses=errores(*COMUNES))
