@@ -18,7 +18,9 @@ class AjustesGateway(Ajustes):
     url_notificaciones: str = "http://127.0.0.1:8104"
     url_encuestas: str = "http://127.0.0.1:8105"
     timeout_servicios: float = 10.0
-    max_cuerpo_bytes: int = 1_000_000  # attachments travel as metadata; bodies are small
+    max_cuerpo_bytes: int = 1_000_000  # JSON bodies are small
+    # A multipart upload of files (up to 20 MB per reclamo) plus the form's own bytes.
+    max_cuerpo_adjuntos_bytes: int = 22_000_000
     # Addresses or networks (comma-separated, e.g. "10.0.0.5,10.1.0.0/16") of the reverse proxies
     # in front of the gateway. Only a request whose socket peer is one of them has its client
     # taken from X-Forwarded-For; by default none is trusted and the peer is the client.

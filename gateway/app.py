@@ -136,7 +136,12 @@ def crear_app(ajustes: AjustesGateway | None = None) -> FastAPI:
         lifespan=vida,
     )
     # Request id, body limit, headers, metrics and access log: see gateway/borde.py.
-    app.add_middleware(Borde, max_cuerpo=ajustes.max_cuerpo_bytes, metricas=metricas)
+    app.add_middleware(
+        Borde,
+        max_cuerpo=ajustes.max_cuerpo_bytes,
+        max_cuerpo_adjuntos=ajustes.max_cuerpo_adjuntos_bytes,
+        metricas=metricas,
+    )
 
     @app.exception_handler(RequestValidationError)
     async def invalido(request: Request, exc: RequestValidationError):

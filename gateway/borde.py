@@ -7,8 +7,9 @@ Starlette's plain-text 500, and it cannot count the body as it is read):
 - a request id of a safe shape (`comun.logs.FORMA_ID`) or a new one: it travels to the internal
   services, comes back in `X-Request-Id`, and is the correlation of every log line it causes;
 - the body limit on the bytes actually read, whatever Content-Length or Transfer-Encoding say;
+- a larger limit for multipart bodies on the upload routes only (`RUTAS_DE_ADJUNTOS`);
 - `X-Content-Type-Options: nosniff` everywhere, `Cache-Control: no-store` on the API (its answers
-  carry personal data);
+  carry personal data) unless the route chose its own (open data is cacheable);
 - one metric sample and one access-log line per request, with labels a client cannot multiply;
 - an exception nobody handled becomes a JSON 500 in Spanish, logged and counted.
 """
@@ -16,6 +17,7 @@ Starlette's plain-text 500, and it cannot count the body as it is read):
 from __future__ import annotations
 
 import logging
+import re
 import time
 import traceback
 import uuid
@@ -34,6 +36,8 @@ API = "/api/v1"
 # made-up method would be a new series.
 METODOS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 CON_CUERPO = frozenset({"POST", "PUT", "PATCH"})
+# Where files are uploaded (multipart): the hoja with its files, and files after filing.
+RUTAS_DE_ADJUNTOS = re.compile(rf"^{API}/reclamos/(con-adjuntos|[^/]+/adjuntos)$")
 
 registro = logging.getLogger(__name__)
 
@@ -68,10 +72,25 @@ def metodos_permitidos(app: ASGIApp, scope: Scope) -> list[str]:
 
 
 class Borde:
-    def __init__(self, app: ASGIApp, *, max_cuerpo: int, metricas: Metricas) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_cuerpo: int,
+        metricas: Metricas,
+        max_cuerpo_adjuntos: int | None = None,
+    ) -> None:
         self.app = app
         self.max_cuerpo = max_cuerpo
+        self.max_cuerpo_adjuntos = max_cuerpo_adjuntos or max_cuerpo
         self.metricas = metricas
+
+    def _limite(self, scope: Scope) -> int:
+        """The body limit of this request: larger only for a multipart upload of files."""
+        tipo = Headers(scope=scope).get("content-type", "")
+        if tipo.startswith("multipart/form-data") and RUTAS_DE_ADJUNTOS.match(scope["path"]):
+            return self.max_cuerpo_adjuntos
+        return self.max_cuerpo
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -82,6 +101,7 @@ class Borde:
         request_id = _request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id  # request.state.request_id
         en_api = scope["path"] == API or scope["path"].startswith(API + "/")
+        limite = self._limite(scope)
         leidos = 0
         estado = 500  # until a response starts: what an exception ends in
         iniciada = False
@@ -91,7 +111,7 @@ class Borde:
             mensaje = await receive()
             if mensaje["type"] == "http.request":
                 leidos += len(mensaje.get("body", b""))
-                if leidos > self.max_cuerpo:
+                if leidos > limite:
                     raise CuerpoMuyGrande
             return mensaje
 
@@ -102,7 +122,7 @@ class Borde:
                 cabeceras = MutableHeaders(scope=mensaje)
                 cabeceras["X-Request-Id"] = request_id
                 cabeceras["X-Content-Type-Options"] = "nosniff"
-                if en_api:
+                if en_api and "cache-control" not in cabeceras:
                     cabeceras["Cache-Control"] = "no-store"
                 if estado in (411, 413):
                     # The rest of the body is not wanted: closing stops the server reading it.
@@ -111,7 +131,7 @@ class Borde:
 
         with con_correlacion(request_id):
             try:
-                rechazo = self._rechazo(scope)
+                rechazo = self._rechazo(scope, limite)
                 if rechazo is not None:
                     await rechazo(scope, receive, enviar)
                 else:
@@ -139,10 +159,10 @@ class Borde:
                 self.metricas.solicitud(metodo, ruta, estado, segundos)
                 registrar_acceso(metodo, ruta, estado, segundos)
 
-    def _rechazo(self, scope: Scope) -> JSONResponse | None:
+    def _rechazo(self, scope: Scope, limite: int) -> JSONResponse | None:
         """What the headers alone refuse, before any byte of the body is read."""
         largo = Headers(scope=scope).get("content-length")
-        if largo and largo.isdigit() and int(largo) > self.max_cuerpo:
+        if largo and largo.isdigit() and int(largo) > limite:
             return respuesta_error(413, "cuerpo_muy_grande", "El cuerpo es demasiado grande.")
         if scope["method"] in CON_CUERPO and not (largo and largo.isdigit()):
             # A chunked body could be of any size before it is read: the length must be declared.

@@ -18,10 +18,18 @@ from comun.metricas import Metricas
 from gateway.borde import Borde
 
 LIMITE = 1000
+LIMITE_ADJUNTOS = 10 * LIMITE
 TROZO = 64
+MULTIPART = "multipart/form-data; boundary=x"
 
 
-def correr(app, metodo: str, cabeceras: dict[str, str], trozos: int | None) -> tuple[dict, int]:
+def correr(
+    app,
+    metodo: str,
+    cabeceras: dict[str, str],
+    trozos: int | None,
+    ruta: str = "/api/v1/seguimiento",
+) -> tuple[dict, int]:
     """Calls Borde(app) once; the client sends `trozos` chunks of TROZO bytes (None: without
     end). Returns the response (status, headers, body) and how many chunks were read."""
     leidos = 0
@@ -43,10 +51,15 @@ def correr(app, metodo: str, cabeceras: dict[str, str], trozos: int | None) -> t
     scope = {
         "type": "http",
         "method": metodo,
-        "path": "/api/v1/seguimiento",
+        "path": ruta,
         "headers": [(k.lower().encode(), v.encode()) for k, v in cabeceras.items()],
     }
-    borde = Borde(app, max_cuerpo=LIMITE, metricas=Metricas("prueba-borde"))
+    borde = Borde(
+        app,
+        max_cuerpo=LIMITE,
+        max_cuerpo_adjuntos=LIMITE_ADJUNTOS,
+        metricas=Metricas("prueba-borde"),
+    )
     asyncio.run(borde(scope, receive, send))
     return enviado, leidos
 
@@ -95,6 +108,45 @@ def test_lo_que_las_cabeceras_ya_rechazan_no_se_lee(metodo, cabeceras, estado):
 
     assert respuesta["estado"] == estado
     assert leidos == 0
+
+
+@pytest.mark.parametrize("ruta", ["/api/v1/reclamos/con-adjuntos", "/api/v1/reclamos/R-1/adjuntos"])
+def test_un_multipart_de_archivos_tiene_su_propio_limite(ruta):
+    cuerpo = 5 * LIMITE  # over the JSON limit, under the one of files
+    cabeceras = {"Content-Type": MULTIPART, "Content-Length": str(cuerpo)}
+
+    respuesta, _ = correr(lee_todo, "POST", cabeceras, cuerpo // TROZO, ruta)
+    assert respuesta["estado"] == 200
+
+    sin_fin, leidos = correr(lee_todo, "POST", cabeceras | {"Content-Length": "10"}, None, ruta)
+    assert sin_fin["estado"] == 413
+    assert leidos == LIMITE_ADJUNTOS // TROZO + 1
+
+
+@pytest.mark.parametrize(
+    ("ruta", "tipo"),
+    [
+        ("/api/v1/reclamos/con-adjuntos", "application/json"),  # JSON is never that large
+        ("/api/v1/seguimiento", MULTIPART),  # nor is any other route's body
+        ("/api/v1/reclamos/R-1/adjuntos/a1", MULTIPART),
+    ],
+)
+def test_fuera_de_las_subidas_de_archivos_rige_el_limite_comun(ruta, tipo):
+    cabeceras = {"Content-Type": tipo, "Content-Length": str(5 * LIMITE)}
+    respuesta, leidos = correr(lee_todo, "POST", cabeceras, None, ruta)
+    assert respuesta["estado"] == 413
+    assert leidos == 0
+
+
+async def cacheable(scope, receive, send):
+    await JSONResponse({}, headers={"Cache-Control": "public, max-age=300"})(scope, receive, send)
+
+
+def test_la_api_no_se_guarda_en_cache_salvo_que_la_ruta_lo_diga():
+    comun, _ = correr(lee_todo, "GET", {}, 1)
+    propia, _ = correr(cacheable, "GET", {}, 1, "/api/v1/publico/indicadores")
+    assert comun["cabeceras"]["cache-control"] == "no-store"
+    assert propia["cabeceras"]["cache-control"] == "public, max-age=300"
 
 
 # Errors whose text is written by the validator itself (in Spanish, in this code base).
