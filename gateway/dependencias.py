@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import Depends, Header, HTTPException, Path, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import APIKeyHeader
+from starlette.background import BackgroundTask
 
 from gateway.credenciales import Credencial
 
@@ -78,15 +79,7 @@ class Servicios:
         params: dict | None = None,
         idempotencia: str | None = None,
     ) -> JSONResponse:
-        cabeceras = {
-            "X-Token-Interno": self.token,
-            "X-Request-Id": request.state.request_id,
-            "X-Rol": quien.rol,
-            "X-Entidad": quien.entidad or "",
-            "X-Unidad": quien.unidad or "",
-        }
-        if idempotencia:
-            cabeceras["Idempotency-Key"] = idempotencia
+        cabeceras = self._cabeceras(request, quien, idempotencia)
         try:
             r = await self.cliente.request(
                 metodo, self.urls[servicio] + ruta, json=json, params=params, headers=cabeceras
@@ -98,6 +91,87 @@ class Servicios:
         if r.status_code >= 500:
             raise HTTPException(502, "El servicio interno falló; intente nuevamente.")
         return JSONResponse(r.json(), status_code=r.status_code)
+
+    def _cabeceras(self, request: Request, quien: Credencial, idempotencia: str | None) -> dict:
+        cabeceras = {
+            "X-Token-Interno": self.token,
+            "X-Request-Id": request.state.request_id,
+            "X-Rol": quien.rol,
+            "X-Entidad": quien.entidad or "",
+            "X-Unidad": quien.unidad or "",
+        }
+        if idempotencia:
+            cabeceras["Idempotency-Key"] = idempotencia
+        return cabeceras
+
+    async def enviar_archivos(
+        self,
+        request: Request,
+        servicio: str,
+        ruta: str,
+        quien: Credencial,
+        campos: dict[str, str],
+        archivos: list[tuple[str, str, bytes]],
+        idempotencia: str | None = None,
+    ) -> JSONResponse:
+        """POSTs a multipart form (`campos` and files as (field, name, bytes)); answers as
+        `llamar` does."""
+        partes = [
+            (campo, (nombre, datos, "application/octet-stream"))
+            for campo, nombre, datos in archivos
+        ]
+        try:
+            r = await self.cliente.post(
+                self.urls[servicio] + ruta,
+                data=campos,
+                files=partes,
+                headers=self._cabeceras(request, quien, idempotencia),
+            )
+        except httpx.HTTPError:
+            raise HTTPException(
+                503, "El servicio no está disponible en este momento; intente en unos minutos."
+            ) from None
+        if r.status_code >= 500:
+            raise HTTPException(502, "El servicio interno falló; intente nuevamente.")
+        return JSONResponse(r.json(), status_code=r.status_code)
+
+    async def descargar(
+        self,
+        request: Request,
+        servicio: str,
+        metodo: str,
+        ruta: str,
+        quien: Credencial,
+        json: Any = None,
+        cabeceras_pasan: tuple[str, ...] = (),
+    ) -> Response:
+        """A file streamed back from a service as it arrives (never whole in memory); an error
+        of the service comes back as its JSON. `cabeceras_pasan`: the service's headers kept."""
+        peticion = self.cliente.build_request(
+            metodo,
+            self.urls[servicio] + ruta,
+            json=json,
+            headers=self._cabeceras(request, quien, None),
+        )
+        try:
+            r = await self.cliente.send(peticion, stream=True)
+        except httpx.HTTPError:
+            raise HTTPException(
+                503, "El servicio no está disponible en este momento; intente en unos minutos."
+            ) from None
+        if r.status_code != 200:
+            await r.aread()
+            await r.aclose()
+            if r.status_code >= 500:
+                raise HTTPException(502, "El servicio interno falló; intente nuevamente.")
+            return JSONResponse(r.json(), status_code=r.status_code)
+        pasan = {k: r.headers[k] for k in cabeceras_pasan if k in r.headers}
+        return StreamingResponse(
+            r.aiter_raw(),
+            media_type=r.headers.get("content-type", "application/octet-stream"),
+            headers=pasan,
+            background=BackgroundTask(r.aclose),
+        )
 
     async def cerrar(self) -> None:
         await self.cliente.aclose()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pymongo import ASCENDING
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
 from comun.almacen import asegurar_colecciones
+from servicios.registro import adjuntos
 from servicios.registro.dominio import TERMINALES
 
 # registro writes these itself when the citizen asks; derivacion, which owns the state machine,
@@ -19,8 +20,18 @@ DEFINITIVOS = frozenset({"respondido", "archivado", "cerrado"})
 
 
 def preparar(db: Database) -> None:
-    asegurar_colecciones(db, "reclamos", "entidades", "seguimiento")
+    asegurar_colecciones(
+        db,
+        "reclamos",
+        "entidades",
+        "seguimiento",
+        f"{adjuntos.BUCKET}.files",
+        f"{adjuntos.BUCKET}.chunks",
+    )
     db.seguimiento.create_index([("codigo", ASCENDING), ("fecha", ASCENDING)])
+    adjuntos.preparar(db)
+    # GridFS stamps uploads with the real clock, not the domain's (comun.reloj).
+    adjuntos.barrer(db, datetime.now(UTC))
 
 
 def entrada(
@@ -31,13 +42,15 @@ def entrada(
     fecha: datetime,
     texto: str,
     estado: str | None = None,
+    archivos: list[dict] | None = None,
 ) -> None:
     """Adds a timeline entry. Entries are inserted, never edited or removed (DESIGN.md §2); the
-    event id is the entry's id, so one event is one entry."""
-    db.seguimiento.insert_one(
-        {"_id": evento_id, "codigo": codigo, "fecha": fecha, "estado": estado, "texto": texto},
-        session=s,
-    )
+    event id is the entry's id, so one event is one entry. `archivos`: the files it added, each
+    with its SHA-256."""
+    doc = {"_id": evento_id, "codigo": codigo, "fecha": fecha, "estado": estado, "texto": texto}
+    if archivos:
+        doc["adjuntos"] = archivos
+    db.seguimiento.insert_one(doc, session=s)
 
 
 def anotar(

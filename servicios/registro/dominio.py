@@ -76,3 +76,8 @@ def puede_subsanar(estado: str) -> bool:
 def puede_desistir(estado: str) -> bool:
     """El ciudadano puede desistir en cualquier momento antes de la respuesta."""
     return estado not in NO_DESISTIBLES
+
+
+def puede_adjuntar(estado: str) -> bool:
+    """Se adjuntan archivos mientras la entidad no haya respondido ni el reclamo terminado."""
+    return estado not in NO_DESISTIBLES

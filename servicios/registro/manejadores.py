@@ -65,17 +65,26 @@ def manejadores(db: Database) -> dict[str, Manejador]:
     def nota(evento: Evento, s: ClientSession, texto: str, estado: str | None = None, **kw):
         anotar(db, s, evento.id, evento.codigo, evento.ocurrido_en, texto, estado, **kw)
 
+    def acceso(evento: Evento, s: ClientSession, entidad_id: str, unidad_id: str | None) -> None:
+        # Who may download the reclamo's files: the entity (and unit) that has it now.
+        nuevo = {"acceso": {"entidad_id": entidad_id, "unidad_id": unidad_id}}
+        si_es_mas_reciente(db, s, evento.codigo, "acceso_en", evento.ocurrido_en, nuevo)
+
     def derivado(evento: Evento, datos: ReclamoDerivado, s: ClientSession) -> None:
+        acceso(evento, s, datos.entidad_id, datos.unidad_id)
         nota(evento, s, f"Su reclamo fue derivado a: {datos.unidad_nombre}.", "derivado")
 
     def reasignado(evento: Evento, datos: ReclamoReasignado, s: ClientSession) -> None:
         # The reason is the entity's internal matter; the citizen learns who attends it now.
+        acceso(evento, s, datos.entidad_id, datos.unidad_id)
         nota(evento, s, f"Su reclamo fue reasignado a: {datos.unidad_nombre}.", "derivado")
 
     def trasladado(evento: Evento, datos: ReclamoTrasladado, s: ClientSession) -> None:
         # Tracking shows the entity that has it now; a later traslado may arrive first.
         nueva = {"entidad_id": datos.entidad_id, "entidad_nombre": datos.entidad_nombre}
         si_es_mas_reciente(db, s, evento.codigo, "entidad_en", evento.ocurrido_en, nueva)
+        # Until the new entity routes it (its reclamo.derivado), its entity-wide keys only.
+        acceso(evento, s, datos.entidad_id, None)
         texto = (
             f"Su reclamo fue trasladado a {datos.entidad_nombre}, la entidad competente para "
             f"atenderlo. Motivo: {datos.razon}"

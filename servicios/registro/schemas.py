@@ -378,10 +378,45 @@ class Tramite(BaseModel):
     mensaje: str = Field(description="Mensaje para el ciudadano.")
 
 
+class AdjuntoGuardado(BaseModel):
+    """Un archivo del reclamo, guardado: se descarga por su `id`; `sha256` permite comprobar que
+    el archivo descargado es el que se subió."""
+
+    id: str = Field(description="Identificador del archivo en el reclamo")
+    nombre: str = Field(description="Nombre con el que se subió")
+    tipo_mime: str = Field(description="Tipo reconocido por el contenido del archivo")
+    bytes: int = Field(description="Tamaño en bytes")
+    sha256: str = Field(description="Huella SHA-256 del contenido, en hexadecimal")
+
+
 class EntradaHistorial(BaseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     fecha: datetime
     estado: EstadoReclamo | None = Field(description="Estado al que pasó el reclamo, si cambió")
     texto: str
+    adjuntos: list[AdjuntoGuardado] = Field(
+        default_factory=list, description="Los archivos que este paso agregó, con su SHA-256"
+    )
+
+
+class AdjuntosAgregados(BaseModel):
+    """Respuesta al adjuntar archivos a un reclamo ya registrado."""
+
+    codigo: str = Field(description="Código del reclamo.")
+    adjuntos: list[AdjuntoGuardado] = Field(description="Los archivos recién guardados")
+    mensaje: str = Field(description="Mensaje para el ciudadano.")
+
+
+class ReclamoConAdjuntos(ReclamoRegistrado):
+    """Respuesta al registrar un reclamo con sus archivos."""
+
+    adjuntos: list[AdjuntoGuardado] = Field(description="Los archivos guardados con el reclamo")
+
+
+class DescargaCiudadano(_ConDocumento):
+    """El ciudadano descarga un archivo de su reclamo con el número de documento (en el cuerpo,
+    nunca en la URL)."""
 
 
 class EntidadResumida(BaseModel):
@@ -416,6 +451,9 @@ class Seguimiento(BaseModel):
     )
     encuesta: str | None = Field(
         description="Enlace a la encuesta de satisfacción mientras puede responderse"
+    )
+    adjuntos: list[AdjuntoGuardado] = Field(
+        default_factory=list, description="Los archivos del reclamo (hasta 10, 20 MB en total)"
     )
     historial: list[EntradaHistorial]
 

@@ -3,28 +3,42 @@ and what the citizen may do on it with código + document (subsanación, desisti
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import json
+import uuid
 from datetime import datetime
+from urllib.parse import quote
 
-from flask import Flask
+from flask import Flask, Response, g, request
+from pydantic import ValidationError
 from pymongo.errors import DuplicateKeyError
 
 from comun import idempotencia, reloj
 from comun.almacen import en_transaccion
-from comun.errores import ErrorDeDominio
+from comun.errores import ErrorDeDominio, errores_legibles
 from comun.eventos import ArchivoAdjunto, Contacto, Evento, ReclamoDesistido, ReclamoSubsanado
 from comun.eventos import ReclamoRegistrado as DatosRegistrado
 from comun.outbox import encolar
 from comun.servicio import arrancar
 from comun.tiempo import en_lima
-from comun.web import cuerpo, evento_de_la_solicitud, identidad
-from servicios.registro import dependencias
+from comun.web import cuerpo, evento_de_la_solicitud, exigir_rol, identidad
+from servicios.registro import adjuntos, dependencias
 from servicios.registro.ajustes import AjustesRegistro
-from servicios.registro.dominio import nuevo_codigo, puede_desistir, puede_subsanar
+from servicios.registro.dominio import (
+    NO_DESISTIBLES as NO_ADJUNTABLES,
+)
+from servicios.registro.dominio import (
+    nuevo_codigo,
+    puede_adjuntar,
+    puede_desistir,
+    puede_subsanar,
+)
 from servicios.registro.manejadores import SERVICIO
 from servicios.registro.schemas import (
     Canal,
     ConsultaSeguimiento,
+    DescargaCiudadano,
     Desistimiento,
     HojaReclamacion,
     ReclamoRegistrado,
@@ -33,6 +47,7 @@ from servicios.registro.schemas import (
 )
 
 NO_ENCONTRADO = "No encontramos un reclamo con ese código y documento."
+ADJUNTO_NO_ENCONTRADO = "No encontramos ese archivo."
 
 
 def crear_app() -> Flask:
@@ -41,46 +56,118 @@ def crear_app() -> Flask:
     url_portal = ctx.ajustes.url_portal.rstrip("/")
     app = ctx.app_web()
 
+    @app.errorhandler(adjuntos.ErrorDeAdjunto)
+    def _adjunto_rechazado(exc: adjuntos.ErrorDeAdjunto):
+        return {"error": exc.error, "mensaje": exc.mensaje, "detalle": exc.detalle}, exc.estado
+
     @app.post("/reclamos")
     def registrar():
         hoja: HojaReclamacion = cuerpo(HojaReclamacion)
+        return _registrar(hoja, idempotencia.de_la_solicitud(db), [])
+
+    @app.post("/reclamos/con-adjuntos")
+    def registrar_con_adjuntos():
+        """Multipart: `hoja` (the hoja's JSON text) and the files in `archivos`."""
+        texto = request.form.get("hoja")
+        if texto is None:
+            return _invalido("hoja", "Falta la hoja de reclamación (campo hoja, JSON).")
+        try:
+            hoja = HojaReclamacion.model_validate_json(texto)
+        except ValidationError as exc:
+            detalle = [
+                {**e, "campo": ".".join(p for p in ("hoja", e["campo"]) if p)}
+                for e in errores_legibles(exc)
+            ]
+            return {
+                "error": "datos_invalidos",
+                "mensaje": "Hay datos inválidos.",
+                "detalle": detalle,
+            }, 422
+        if hoja.adjuntos:
+            return _invalido(
+                "hoja.adjuntos",
+                "En esta ruta los adjuntos son los archivos enviados: deje la lista vacía.",
+            )
+        archivos = adjuntos.revisar(_recibidos())
+        reintento = _reintento_multipart(texto, archivos)
+        return _registrar(hoja, reintento, archivos)
+
+    def _recibidos() -> list[tuple[str | None, bytes]]:
+        return [(f.filename, f.read()) for f in request.files.getlist("archivos")]
+
+    def _reintento_multipart(
+        texto: str, archivos: list[adjuntos.Archivo], *otros: str
+    ) -> idempotencia.Solicitud | None:
+        """comun.idempotencia for a multipart body: its fingerprint is the form's text and the
+        files' names and SHA-256, not a JSON body."""
+        clave = request.headers.get(idempotencia.CABECERA)
+        if clave is None:
+            return None
+        if not idempotencia.FORMATO.match(clave):
+            raise ErrorDeDominio(
+                400,
+                "idempotencia_invalida",
+                f"La cabecera {idempotencia.CABECERA} debe tener de 1 a 200 caracteres "
+                "visibles, sin espacios.",
+            )
+        quien = g.identidad
+        alcance = f"{quien.rol}|{quien.entidad or ''}|{quien.unidad or ''}|{request.path}|{clave}"
+        contenido = json.dumps(
+            [texto, *otros, [(a.nombre, a.sha256) for a in archivos]], ensure_ascii=False
+        )
+        return idempotencia.Solicitud(
+            db,
+            hashlib.sha256(alcance.encode()).hexdigest(),
+            hashlib.sha256(contenido.encode()).hexdigest(),
+        )
+
+    def _registrar(
+        hoja: HojaReclamacion,
+        reintento: idempotencia.Solicitud | None,
+        archivos: list[adjuntos.Archivo],
+    ):
         quien = identidad()
         # Presencial: staff of the entity types in the hoja, and only for their own entity.
         if hoja.canal == Canal.presencial and (
             quien.rol != "entidad" or quien.entidad != hoja.entidad_id
         ):
             raise ErrorDeDominio(403, "prohibido", "El canal presencial es solo para la entidad.")
-        reintento = idempotencia.de_la_solicitud(db)
         if reintento and (previa := reintento.previa()):
             return previa
         entidad = db.entidades.find_one({"_id": hoja.entidad_id}, {"nombre": 1})
         if entidad is None:
-            return {
-                "error": "datos_invalidos",
-                "mensaje": "Hay datos inválidos.",
-                "detalle": [{"campo": "entidad_id", "mensaje": "Entidad desconocida."}],
-            }, 422
+            return _invalido("entidad_id", "Entidad desconocida.")
         ahora = reloj.ahora()
-        for _ in range(3):  # a clash of 58-bit random códigos is improbable, not impossible
-            codigo = nuevo_codigo()
-            respuesta = ReclamoRegistrado(
-                codigo=codigo,
-                registrado_en=ahora,
-                mensaje=(
-                    f"Su reclamo ante {entidad['nombre']} fue registrado con el código {codigo}. "
-                    "Consérvelo: con él y su número de documento puede seguir su atención."
-                ),
-            ).model_dump(mode="json")
-            try:
-                _guardar(hoja, codigo, ahora, respuesta, reintento)
-                break
-            except DuplicateKeyError:
-                continue
-            except idempotencia.YaRegistrada:
-                # The same request, retried while the first was still being written.
-                return reintento.previa()  # type: ignore[union-attr]
-        else:
-            raise RuntimeError("no se pudo generar un código único")
+        # The files' chunks first (GridFS cannot join a transaction), confirmed with the reclamo.
+        ids = adjuntos.subir(db, archivos)
+        try:
+            for _ in range(3):  # a clash of 58-bit random códigos is improbable, not impossible
+                codigo = nuevo_codigo()
+                respuesta = ReclamoRegistrado(
+                    codigo=codigo,
+                    registrado_en=ahora,
+                    mensaje=(
+                        f"Su reclamo ante {entidad['nombre']} fue registrado con el código "
+                        f"{codigo}. Consérvelo: con él y su número de documento puede seguir su "
+                        "atención."
+                    ),
+                ).model_dump(mode="json")
+                if archivos:
+                    respuesta["adjuntos"] = _guardados(ids, archivos)
+                try:
+                    _guardar(hoja, codigo, ahora, respuesta, reintento, ids, archivos)
+                    break
+                except DuplicateKeyError:
+                    continue
+                except idempotencia.YaRegistrada:
+                    # The same request, retried while the first was still being written.
+                    adjuntos.descartar(db, ids)
+                    return reintento.previa()  # type: ignore[union-attr]
+            else:
+                raise RuntimeError("no se pudo generar un código único")
+        except BaseException:
+            adjuntos.descartar(db, ids)  # nothing half-stored
+            raise
         return respuesta, 201
 
     def _guardar(
@@ -89,6 +176,8 @@ def crear_app() -> Flask:
         ahora: datetime,
         respuesta: dict,
         reintento: idempotencia.Solicitud | None,
+        ids: list,
+        archivos: list[adjuntos.Archivo],
     ) -> None:
         c = hoja.ciudadano
         datos = DatosRegistrado(
@@ -117,6 +206,7 @@ def crear_app() -> Flask:
         def escribir(s):
             if reintento:  # first: a concurrent retry of this very request finds the key taken
                 reintento.guardar(s, respuesta, 201)
+            guardados = adjuntos.confirmar(db, s, codigo, ids, archivos) if ids else []
             db.reclamos.insert_one(
                 {
                     "_id": codigo,
@@ -125,18 +215,14 @@ def crear_app() -> Flask:
                     "registrado_en": ahora,
                     "estado": "registrado",
                     "estado_en": ahora,
+                    "adjuntos": [{**a, "subido_en": ahora} for a in guardados],
                 },
                 session=s,
             )
-            dependencias.anotar(
-                db,
-                s,
-                evento.id,
-                codigo,
-                ahora,
-                "Reclamo registrado en el Libro de Reclamaciones Digital.",
-                "registrado",
-            )
+            texto = "Reclamo registrado en el Libro de Reclamaciones Digital."
+            if guardados:
+                texto += " " + _texto_adjuntos(guardados)
+            dependencias.entrada(db, s, evento.id, codigo, ahora, texto, "registrado", guardados)
             encolar(db, [evento], s)
 
         en_transaccion(db, escribir)
@@ -179,8 +265,14 @@ def crear_app() -> Flask:
             "subsanar_hasta": _iso(plazo["hasta"]) if plazo else None,
             "reloj_pausado": bool(plazo and plazo["reloj_pausado"]),
             "encuesta": _enlace_encuesta(doc),
+            "adjuntos": [_vista_adjunto(a) for a in doc.get("adjuntos", [])],
             "historial": [
-                {"fecha": h["fecha"].isoformat(), "estado": h["estado"], "texto": h["texto"]}
+                {
+                    "fecha": h["fecha"].isoformat(),
+                    "estado": h["estado"],
+                    "texto": h["texto"],
+                    "adjuntos": [_vista_adjunto(a) for a in h.get("adjuntos", [])],
+                }
                 for h in historial
             ],
         }
@@ -309,12 +401,161 @@ def crear_app() -> Flask:
             return reintento.previa()  # type: ignore[union-attr]
         return cuerpo_respuesta
 
+    @app.post("/reclamos/<codigo>/adjuntos")
+    def adjuntar(codigo: str):
+        """Multipart: `numero_documento` and the files in `archivos`, while not answered."""
+        try:
+            solicitud = DescargaCiudadano.model_validate(
+                {"numero_documento": request.form.get("numero_documento", "")}
+            )
+        except ValidationError as exc:
+            return {
+                "error": "datos_invalidos",
+                "mensaje": "Hay datos inválidos.",
+                "detalle": errores_legibles(exc),
+            }, 422
+        doc = _del_ciudadano(codigo, solicitud.numero_documento)
+        previos = doc.get("adjuntos", [])
+        archivos = adjuntos.revisar(_recibidos())
+        reintento = _reintento_multipart(solicitud.numero_documento, archivos)
+        if reintento and (previa := reintento.previa()):
+            return previa  # before the limits: the files it added count now
+        adjuntos.cabe(
+            len(archivos),
+            sum(a.bytes for a in archivos),
+            len(previos),
+            sum(a["bytes"] for a in previos),
+        )
+        if not puede_adjuntar(doc["estado"]):
+            raise ErrorDeDominio(
+                409,
+                "transicion_invalida",
+                f"Un reclamo en estado {doc['estado']} ya no admite archivos: se adjuntan "
+                "antes de la respuesta de la entidad.",
+            )
+        ahora = reloj.ahora()
+        ids = adjuntos.subir(db, archivos)
+        respuesta = {
+            "codigo": doc["_id"],
+            "adjuntos": _guardados(ids, archivos),
+            "mensaje": "Recibimos sus archivos; la entidad podrá verlos con su reclamo.",
+        }
+
+        def escribir(s):
+            if reintento:
+                reintento.guardar(s, respuesta, 201)
+            guardados = adjuntos.confirmar(db, s, doc["_id"], ids, archivos)
+            # What was read is in the filter: two uploads at once cannot pass 10 files together.
+            hecho = db.reclamos.update_one(
+                {
+                    "_id": doc["_id"],
+                    "estado": {"$nin": sorted(NO_ADJUNTABLES)},
+                    **(
+                        {"adjuntos": {"$size": len(previos)}}
+                        if previos
+                        else {"$or": [{"adjuntos": {"$exists": False}}, {"adjuntos": []}]}
+                    ),
+                },
+                {"$push": {"adjuntos": {"$each": [{**a, "subido_en": ahora} for a in guardados]}}},
+                session=s,
+            )
+            if hecho.modified_count != 1:
+                raise ErrorDeDominio(
+                    409,
+                    "conflicto",
+                    "Su reclamo cambió mientras tanto; consulte su seguimiento e intente "
+                    "nuevamente.",
+                )
+            texto = "Usted adjuntó archivos a su reclamo. " + _texto_adjuntos(guardados)
+            dependencias.entrada(
+                db, s, str(uuid.uuid4()), doc["_id"], ahora, texto, None, guardados
+            )
+
+        try:
+            en_transaccion(db, escribir)
+        except idempotencia.YaRegistrada:
+            adjuntos.descartar(db, ids)
+            return reintento.previa()  # type: ignore[union-attr]
+        except BaseException:
+            adjuntos.descartar(db, ids)  # nothing half-stored
+            raise
+        return respuesta, 201
+
+    @app.post("/reclamos/<codigo>/adjuntos/<adjunto_id>")
+    def descargar_ciudadano(codigo: str, adjunto_id: str):
+        solicitud: DescargaCiudadano = cuerpo(DescargaCiudadano)
+        doc = _del_ciudadano(codigo, solicitud.numero_documento)
+        return _archivo(doc, adjunto_id)
+
+    @app.get("/entidad/reclamos/<codigo>/adjuntos/<adjunto_id>")
+    def descargar_entidad(codigo: str, adjunto_id: str):
+        quien = exigir_rol("entidad")
+        doc = db.reclamos.find_one({"_id": codigo})
+        # Whoever has the reclamo now (a traslado moves it); anyone else learns nothing.
+        acceso = (doc or {}).get("acceso") or {"entidad_id": (doc or {}).get("entidad_id")}
+        if (
+            doc is None
+            or acceso.get("entidad_id") != quien.entidad
+            or (quien.unidad and acceso.get("unidad_id") != quien.unidad)
+        ):
+            raise ErrorDeDominio(404, "no_encontrado", ADJUNTO_NO_ENCONTRADO)
+        return _archivo(doc, adjunto_id)
+
+    def _archivo(doc: dict, adjunto_id: str) -> Response:
+        meta = next((a for a in doc.get("adjuntos", []) if a["id"] == adjunto_id), None)
+        trozos = adjuntos.leer(db, adjunto_id) if meta else None
+        if trozos is None:
+            raise ErrorDeDominio(404, "no_encontrado", ADJUNTO_NO_ENCONTRADO)
+        nombre = quote(meta["nombre"], safe="")
+        return Response(
+            trozos,
+            mimetype="application/octet-stream",
+            headers={
+                "Content-Length": str(meta["bytes"]),
+                "Content-Disposition": f"attachment; filename*=UTF-8''{nombre}",
+                "X-Contenido-SHA256": meta["sha256"],
+                "X-Tipo-Contenido": meta["tipo_mime"],
+            },
+        )
+
     @app.get("/entidades")
     def entidades():
         """The entities a reclamo can be filed against (the local copy of the catalogue)."""
         return [{"id": d["_id"], "nombre": d["nombre"]} for d in db.entidades.find().sort("_id")]
 
     return app
+
+
+def _invalido(campo: str, mensaje: str):
+    return {
+        "error": "datos_invalidos",
+        "mensaje": "Hay datos inválidos.",
+        "detalle": [{"campo": campo, "mensaje": mensaje}],
+    }, 422
+
+
+def _guardados(ids: list, archivos: list[adjuntos.Archivo]) -> list[dict]:
+    return [
+        {
+            "id": str(i),
+            "nombre": a.nombre,
+            "tipo_mime": a.tipo_mime,
+            "bytes": a.bytes,
+            "sha256": a.sha256,
+        }
+        for i, a in zip(ids, archivos, strict=True)
+    ]
+
+
+def _texto_adjuntos(guardados: list[dict]) -> str:
+    """The timeline's words for the files, each with its SHA-256 (to verify a download)."""
+    n = len(guardados)
+    lista = "; ".join(f"{a['nombre']} (SHA-256 {a['sha256']})" for a in guardados)
+    return f"{n} archivo{'s' if n > 1 else ''} adjunto{'s' if n > 1 else ''}: {lista}."
+
+
+def _vista_adjunto(a: dict) -> dict:
+    return {k: a[k] for k in ("id", "nombre", "tipo_mime", "bytes", "sha256")}
 
 
 def _plazo_de_subsanacion(doc: dict) -> dict | None:
