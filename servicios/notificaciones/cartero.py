@@ -6,6 +6,8 @@ sending, so two workers do not mail the same message at the same time.
 Mail is delivered at least once. A repeat needs a crash between one SMTP send and its record: a
 stop finishes and records the mail in hand before leaving, and every mail of a delivery carries
 the same Message-ID, so a receiving system can drop a repeat.
+
+The claim-and-send loop (`Repartidor`) is shared with the webhooks' Mensajero (webhooks.py).
 """
 
 from __future__ import annotations
@@ -29,11 +31,16 @@ DOMINIO = "reclamos.gob.pe"
 RECLAMO = timedelta(minutes=2)  # how long a claim lasts if the worker dies while sending
 
 
-class Cartero:
-    def __init__(self, db: Database, correo: Correo, max_intentos: int, pausa: float = 0.5):
+class Repartidor:
+    """The claim-and-send loop shared by every kind of delivery (mail here, webhooks in
+    webhooks.py): pending documents of `coleccion` whose `proximo_intento` is due, claimed one by
+    one by pushing that time forward, then handed to `entregar`."""
+
+    coleccion = "entregas"
+    orden: list[tuple[str, int]] = [("proximo_intento", 1)]  # noqa: RUF012 - read only
+
+    def __init__(self, db: Database, pausa: float = 0.5) -> None:
         self.db = db
-        self.correo = correo
-        self.max_intentos = max_intentos
         self.pausa = pausa
 
     def correr(self, parar: threading.Event) -> None:
@@ -42,18 +49,17 @@ class Cartero:
                 parar.wait(self.pausa)
 
     def una_vuelta(self, parar: threading.Event | None = None) -> int:
+        entregas = self.db[self.coleccion]
         pendientes = (
-            self.db.entregas.find(
-                {"estado": "pendiente", "proximo_intento": {"$lte": datetime.now(UTC)}}
-            )
-            .sort("proximo_intento", 1)
+            entregas.find({"estado": "pendiente", "proximo_intento": {"$lte": datetime.now(UTC)}})
+            .sort(self.orden)
             .limit(20)
         )
         hechas = 0
         for entrega in list(pendientes):
             if parar is not None and parar.is_set():
-                break  # stopping: the mail in hand was sent and recorded; leave the rest
-            tomada = self.db.entregas.update_one(
+                break  # stopping: the delivery in hand was sent and recorded; leave the rest
+            tomada = entregas.update_one(
                 {
                     "_id": entrega["_id"],
                     "estado": "pendiente",
@@ -64,16 +70,29 @@ class Cartero:
             )
             if tomada.modified_count != 1:
                 continue  # another worker took it
-            try:
-                prueba = self.correo.enviar(
-                    entrega["para"], entrega["asunto"], entrega["cuerpo"], id_de_mensaje(entrega)
-                )
-            except (smtplib.SMTPException, OSError) as exc:
-                self._fallo(entrega, exc)
-            else:
-                self._terminar(entrega, "enviada", {"message_id": prueba})
+            self.entregar(entrega)
             hechas += 1
         return hechas
+
+    def entregar(self, entrega: dict) -> None:
+        raise NotImplementedError
+
+
+class Cartero(Repartidor):
+    def __init__(self, db: Database, correo: Correo, max_intentos: int, pausa: float = 0.5):
+        super().__init__(db, pausa)
+        self.correo = correo
+        self.max_intentos = max_intentos
+
+    def entregar(self, entrega: dict) -> None:
+        try:
+            prueba = self.correo.enviar(
+                entrega["para"], entrega["asunto"], entrega["cuerpo"], id_de_mensaje(entrega)
+            )
+        except (smtplib.SMTPException, OSError) as exc:
+            self._fallo(entrega, exc)
+        else:
+            self._terminar(entrega, "enviada", {"message_id": prueba})
 
     def _fallo(self, entrega: dict, exc: Exception) -> None:
         intentos = entrega["intentos"] + 1

@@ -15,9 +15,13 @@ from servicios.notificaciones.ajustes import AjustesNotificaciones
 
 
 def preparar(db: Database) -> None:
-    asegurar_colecciones(db, "entregas", "reclamos", "entidades")
+    asegurar_colecciones(db, "entregas", "reclamos", "entidades", "webhooks", "webhook_entregas")
     db.entregas.create_index([("estado", 1), ("proximo_intento", 1)])
     db.entregas.create_index("codigo")
+    # Webhooks (webhooks.py): an entity's subscriptions, and the deliveries due or listed.
+    db.webhooks.create_index([("entidad", 1), ("activo", 1)])
+    db.webhook_entregas.create_index([("estado", 1), ("proximo_intento", 1), ("creada_en", 1)])
+    db.webhook_entregas.create_index([("webhook_id", 1), ("creada_en", -1)])
 
 
 def encolar_entrega(

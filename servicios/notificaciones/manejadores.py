@@ -2,6 +2,9 @@
 delivery (entrega); the cartero sends it. Handlers never talk SMTP themselves, so a slow or
 down mail server never blocks the queue and every message is retried and proven.
 
+Every reclamo event of an entity also becomes a delivery to each of its webhooks (webhooks.py),
+in the same transaction as the event.
+
 Local copies, fed by events (DESIGN.md §3):
 - `entidades`: name, level, default unit and, per unit, its name and responsables (titular and
   alterno) from catalogo.entidad_actualizada.
@@ -42,7 +45,7 @@ from comun.eventos import (
     ReclamoTrasladado,
     SubsanacionAbierta,
 )
-from servicios.notificaciones import plantillas
+from servicios.notificaciones import plantillas, webhooks
 from servicios.notificaciones.dependencias import encolar_entrega
 
 SERVICIO = "notificaciones"
@@ -58,7 +61,26 @@ def huella(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:16]
 
 
-def manejadores(db: Database, url_portal: str) -> dict[str, Manejador]:
+def manejadores(
+    db: Database, url_portal: str, vigencia_webhooks_s: float = 24 * 3600.0
+) -> dict[str, Manejador]:
+    """Mail handlers, each followed (same transaction) by the entity's webhook deliveries."""
+    propios = _manejadores_correo(db, url_portal)
+
+    def con_webhooks(tipo: str) -> Manejador:
+        correo = propios.get(tipo)
+
+        def manejar(evento: Evento, datos, s: ClientSession) -> None:
+            if correo is not None:
+                correo(evento, datos, s)
+            webhooks.crear_entregas(db, evento, datos, s, vigencia_webhooks_s)
+
+        return manejar
+
+    return propios | {tipo: con_webhooks(tipo) for tipo in webhooks.TIPOS}
+
+
+def _manejadores_correo(db: Database, url_portal: str) -> dict[str, Manejador]:
     # --- copies -----------------------------------------------------------------------------
 
     def entidad(evento: Evento, datos: EntidadActualizada, s: ClientSession) -> None:

@@ -1,5 +1,5 @@
-"""notificaciones worker: `python -m servicios.notificaciones.worker` — consumers, relay and the
-cartero that sends mail."""
+"""notificaciones worker: `python -m servicios.notificaciones.worker` — consumers, relay, the
+cartero that sends mail and the mensajero that POSTs entity webhooks."""
 
 from comun.servicio import arrancar
 from comun.worker import correr_worker
@@ -7,17 +7,26 @@ from servicios.notificaciones import dependencias
 from servicios.notificaciones.ajustes import AjustesNotificaciones
 from servicios.notificaciones.cartero import Cartero
 from servicios.notificaciones.manejadores import SERVICIO, manejadores
+from servicios.notificaciones.webhooks import Mensajero
 
 
 def main() -> None:
     ctx = arrancar(SERVICIO, AjustesNotificaciones, preparar=dependencias.preparar)
-    cartero = Cartero(ctx.db, dependencias.Correo(ctx.ajustes), ctx.ajustes.max_intentos)
+    a = ctx.ajustes
+    cartero = Cartero(ctx.db, dependencias.Correo(a), a.max_intentos)
+    mensajero = Mensajero(
+        ctx.db,
+        a.webhooks_espera_inicial_s,
+        a.webhooks_espera_max_s,
+        a.webhooks_timeout_s,
+        a.webhooks_permitir_privadas,
+    )
     correr_worker(
         SERVICIO,
-        ctx.ajustes,
+        a,
         ctx.db,
-        manejadores(ctx.db, ctx.ajustes.url_portal),
-        bucles={"cartero": cartero.correr},
+        manejadores(ctx.db, a.url_portal, a.webhooks_vigencia_s),
+        bucles={"cartero": cartero.correr, "mensajero": mensajero.correr},
     )
 
 

@@ -1,0 +1,222 @@
+"""notificaciones' webhook deliveries against the real store and a real HTTP server: created
+once per event and subscription in the event's transaction, sent signed, retried with back-off
+(a receiver that is down gets one request per wait, not one per delivery), every attempt
+recorded, expired after the day, cancelled when the webhook is deleted."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from pymongo.database import Database
+
+from comun.eventos import ReclamoDerivado, ReclamoEnAtencion, nuevo_evento
+from servicios.notificaciones import dependencias, webhooks
+
+pytestmark = pytest.mark.integracion
+CODIGO = "R-2222-3333-4444"
+
+
+class Servidor:
+    """Answers each POST with the next status of `estados` (the last one repeats)."""
+
+    def __init__(self, estados: list[int]) -> None:
+        self.estados = estados
+        self.recibidos: list[tuple[dict[str, str], bytes]] = []
+        recibidos, pendientes = self.recibidos, list(estados)
+
+        class Manejador(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                cuerpo = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                recibidos.append(({k.lower(): v for k, v in self.headers.items()}, cuerpo))
+                self.send_response(pendientes.pop(0) if len(pendientes) > 1 else pendientes[0])
+                self.end_headers()
+
+            def log_message(self, *_args) -> None:
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Manejador)
+        self.url = f"http://127.0.0.1:{self.http.server_address[1]}/hook"
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+    def cerrar(self) -> None:
+        self.http.shutdown()
+        self.http.server_close()
+
+
+@pytest.fixture
+def preparada(db: Database) -> Database:
+    dependencias.preparar(db)
+    return db
+
+
+def _suscribir(db: Database, url: str, unidad: str | None = None, **extra) -> str:
+    wid = webhooks.nuevo_id()
+    db.webhooks.insert_one(
+        {
+            "_id": wid,
+            "entidad": "minsa",
+            "unidad": unidad,
+            "url": url,
+            "eventos": sorted(webhooks.TIPOS),
+            "secreto": "whsec_prueba",
+            "activo": True,
+            "creado_en": datetime.now(UTC),
+            **extra,
+        }
+    )
+    return wid
+
+
+def _evento(tipo: str = "reclamo.en_atencion", unidad: str = "admision"):
+    if tipo == "reclamo.derivado":
+        datos = ReclamoDerivado(
+            entidad_id="minsa", unidad_id=unidad, unidad_nombre="Admisión", por_regla=True
+        )
+    else:
+        datos = ReclamoEnAtencion(entidad_id="minsa", unidad_id=unidad)
+    return nuevo_evento(tipo, datos, fuente="derivacion", codigo=CODIGO), datos
+
+
+def _crear(db: Database, evento, datos, vigencia_s: float = 86400) -> None:
+    with db.client.start_session() as s:
+        s.with_transaction(lambda s: webhooks.crear_entregas(db, evento, datos, s, vigencia_s))
+
+
+def _mensajero(db: Database) -> webhooks.Mensajero:
+    return webhooks.Mensajero(db, espera_inicial_s=30, espera_max_s=3600, permitir_privadas=True)
+
+
+@pytest.fixture
+def servidor() -> Iterator[list[Servidor]]:
+    creados: list[Servidor] = []
+    yield creados
+    for s in creados:
+        s.cerrar()
+
+
+def test_una_entrega_por_evento_y_suscripcion_aunque_el_evento_se_repita(preparada, servidor):
+    db = preparada
+    toda = _suscribir(db, "http://127.0.0.1:9/a")
+    de_la_unidad = _suscribir(db, "http://127.0.0.1:9/b", unidad="admision")
+    _suscribir(db, "http://127.0.0.1:9/c", unidad="otra-unidad")
+    _suscribir(db, "http://127.0.0.1:9/d", activo=False)
+    evento, datos = _evento()
+
+    _crear(db, evento, datos)
+    _crear(db, evento, datos)  # redelivered by the broker (the Despachador stops it earlier)
+
+    entregas = list(db.webhook_entregas.find())
+    assert sorted(e["webhook_id"] for e in entregas) == sorted([toda, de_la_unidad])
+    assert {e["_id"] for e in entregas} == {
+        webhooks.id_de_entrega(toda, evento.id),
+        webhooks.id_de_entrega(de_la_unidad, evento.id),
+    }
+
+
+def test_reintenta_con_espera_y_registra_cada_intento(preparada, servidor):
+    db = preparada
+    srv = Servidor([503, 204])
+    servidor.append(srv)
+    wid = _suscribir(db, srv.url)
+    evento, datos = _evento()
+    _crear(db, evento, datos)
+    mensajero = _mensajero(db)
+
+    assert mensajero.una_vuelta() == 1
+    e = db.webhook_entregas.find_one()
+    assert e["estado"] == "pendiente"
+    assert [(i["estado_http"], i["error"]) for i in e["intentos"]] == [(503, "HTTP 503")]
+    espera = e["proximo_intento"] - e["intentos"][0]["en"]
+    assert timedelta(seconds=29) < espera < timedelta(seconds=35)
+    assert mensajero.una_vuelta() == 0  # not before its time
+
+    db.webhook_entregas.update_one({}, {"$set": {"proximo_intento": datetime.now(UTC)}})
+    assert mensajero.una_vuelta() == 1
+    e = db.webhook_entregas.find_one()
+    assert e["estado"] == "entregada" and [i["estado_http"] for i in e["intentos"]] == [503, 204]
+
+    # Both requests: the same body and delivery id, each validly signed for its own time.
+    assert len(srv.recibidos) == 2
+    assert srv.recibidos[0][1] == srv.recibidos[1][1]
+    for cabeceras, cuerpo in srv.recibidos:
+        assert cabeceras["x-pdr-entrega"] == webhooks.id_de_entrega(wid, evento.id)
+        assert cabeceras["x-pdr-evento"] == "reclamo.en_atencion"
+        partes = dict(p.split("=", 1) for p in cabeceras["x-pdr-firma"].split(","))
+        mac = hmac.new(b"whsec_prueba", partes["t"].encode() + b"." + cuerpo, hashlib.sha256)
+        assert hmac.compare_digest(mac.hexdigest(), partes["v1"])
+
+
+def test_un_receptor_caido_recibe_un_intento_por_espera_y_luego_todo_en_orden(preparada, servidor):
+    db = preparada
+    srv = Servidor([500, 204])
+    servidor.append(srv)
+    _suscribir(db, srv.url)
+    eventos = []
+    for tipo in ("reclamo.derivado", "reclamo.en_atencion"):
+        evento, datos = _evento(tipo)
+        _crear(db, evento, datos)
+        eventos.append(evento)
+    mensajero = _mensajero(db)
+
+    assert mensajero.una_vuelta() == 1  # the oldest fails; the other waits with it
+    assert len(srv.recibidos) == 1
+    pendientes = list(db.webhook_entregas.find().sort("creada_en", 1))
+    assert [len(e["intentos"]) for e in pendientes] == [1, 0]
+    assert pendientes[0]["proximo_intento"] == pendientes[1]["proximo_intento"]
+
+    db.webhook_entregas.update_many({}, {"$set": {"proximo_intento": datetime.now(UTC)}})
+    while mensajero.una_vuelta():
+        pass
+    assert [h["x-pdr-evento"] for h, _ in srv.recibidos] == [
+        "reclamo.derivado",
+        "reclamo.derivado",
+        "reclamo.en_atencion",
+    ]
+    assert {e["estado"] for e in db.webhook_entregas.find()} == {"entregada"}
+
+
+def test_pasado_el_dia_la_entrega_queda_fallida(preparada, servidor):
+    db = preparada
+    _suscribir(db, "http://127.0.0.1:9/nadie-escucha")
+    evento, datos = _evento()
+    _crear(db, evento, datos, vigencia_s=10)  # the next wait (30 s) would pass its day
+
+    assert _mensajero(db).una_vuelta() == 1
+    e = db.webhook_entregas.find_one()
+    assert e["estado"] == "fallida" and "proximo_intento" not in e
+    assert e["intentos"][0]["estado_http"] is None and "ConnectError" in e["intentos"][0]["error"]
+
+
+def test_un_webhook_eliminado_no_recibe_lo_pendiente(preparada, servidor):
+    db = preparada
+    srv = Servidor([204])
+    servidor.append(srv)
+    wid = _suscribir(db, srv.url)
+    evento, datos = _evento()
+    _crear(db, evento, datos)
+    db.webhooks.update_one({"_id": wid}, {"$set": {"activo": False}})
+
+    assert _mensajero(db).una_vuelta() == 1
+    assert db.webhook_entregas.find_one()["estado"] == "cancelada"
+    assert srv.recibidos == []
+
+
+def test_sin_permiso_un_destino_privado_no_recibe_nada(preparada, servidor):
+    db = preparada
+    srv = Servidor([204])
+    servidor.append(srv)
+    _suscribir(db, srv.url)
+    evento, datos = _evento()
+    _crear(db, evento, datos)
+    mensajero = webhooks.Mensajero(db, 30, 3600, permitir_privadas=False)
+
+    assert mensajero.una_vuelta() == 1
+    e = db.webhook_entregas.find_one()
+    assert e["estado"] == "pendiente" and "privada" in e["intentos"][0]["error"]
+    assert srv.recibidos == []
