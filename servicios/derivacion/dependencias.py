@@ -15,12 +15,15 @@ from pymongo import ASCENDING
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
+from comun import cifras
 from comun.almacen import asegurar_colecciones
+from servicios.derivacion.cifras import aporte
 from servicios.derivacion.dominio import clave_urgencia
 
 
 def preparar(db: Database) -> None:
     asegurar_colecciones(db, "bandeja", "entidades", "accesos")
+    cifras.preparar(db)
     # Most urgent first, per entity, per unit, per state, and across entities (supervisor).
     db.bandeja.create_index([("entidad_id", ASCENDING), ("urgencia", ASCENDING)])
     db.bandeja.create_index(
@@ -76,9 +79,14 @@ def escribir(
     if anterior is None:
         # Upsert on the _id only: a document created meanwhile is a conflict of the transaction.
         db.bandeja.update_one({"_id": codigo}, operacion, upsert=True, session=sesion)
+        cifras.mover(db, None, aporte(nuevo), sesion)
         return nuevo
     hecho = db.bandeja.update_one({"_id": codigo, **(filtro or {})}, operacion, session=sesion)
-    return nuevo if hecho.matched_count == 1 else None
+    if hecho.matched_count != 1:
+        return None
+    # The report figures follow the document, in the same transaction (comun.cifras).
+    cifras.mover(db, aporte(anterior), aporte(nuevo), sesion)
+    return nuevo
 
 
 def paso(fecha, estado: str, texto: str) -> dict:

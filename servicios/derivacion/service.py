@@ -19,7 +19,7 @@ from flask import Flask, request
 from pydantic import BaseModel
 from pymongo.client_session import ClientSession
 
-from comun import idempotencia, reloj
+from comun import cifras, idempotencia, reloj
 from comun.almacen import en_transaccion
 from comun.errores import ErrorDeDominio
 from comun.eventos import (
@@ -37,6 +37,7 @@ from comun.outbox import encolar
 from comun.servicio import arrancar
 from comun.web import Identidad, cuerpo, evento_de_la_solicitud, exigir_rol
 from servicios.derivacion import dependencias
+from servicios.derivacion.cifras import nivel_de_reporte
 from servicios.derivacion.dependencias import escribir, paso
 from servicios.derivacion.dominio import (
     CORRE,
@@ -120,6 +121,39 @@ def crear_app() -> Flask:
     def listar_entidades():
         docs = db.entidades.find({}, {"entidad": 1}).sort("_id")
         return [ResumenEntidad.model_validate(d["entidad"]).model_dump() for d in docs]
+
+    @app.get("/cifras")
+    def cifras_():
+        """Report figures (comun.cifras), and every entity's name and report level; `nivel`
+        narrows the entities to one level (consulado: tipo consulado or a country other than
+        PE)."""
+        quien = exigir_rol("entidad", "supervisor", "ciudadano")
+        entidades = {
+            d["_id"]: {"nombre": d["entidad"]["nombre"], "nivel": nivel_de_reporte(d["entidad"])}
+            for d in db.entidades.find(
+                {}, {"entidad.nombre": 1, "entidad.tipo": 1, "entidad.nivel": 1, "entidad.pais": 1}
+            )
+        }
+        args = request.args.to_dict()
+        if nivel := args.pop("nivel", None):
+            del_nivel = [e for e, datos in entidades.items() if datos["nivel"] == nivel]
+            pedidas = [e for e in args.get("entidades", "").split(",") if e]
+            if pedidas:
+                del_nivel = [e for e in del_nivel if e in pedidas]
+            if quien.rol == "entidad":
+                del_nivel = [e for e in del_nivel if e == quien.entidad]
+            if not del_nivel:
+                return {"grupos": {}, "entidades": entidades, "seleccion": []}
+            args["entidades"] = ",".join(del_nivel)
+        cuerpo_, estado = cifras.responder(db, args, quien)
+        if estado != 200:
+            return cuerpo_, estado
+        seleccion = args.get("entidades")
+        return {
+            **cuerpo_,
+            "entidades": entidades,
+            "seleccion": seleccion.split(",") if seleccion else None,
+        }
 
     @app.get("/bandeja")
     def bandeja():

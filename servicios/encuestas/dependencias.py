@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
+from comun import cifras
 from comun.almacen import AlmacenOcupado, asegurar_colecciones, en_transaccion
 from comun.eventos import EncuestaVencida, nuevo_evento
 from comun.outbox import encolar
@@ -18,6 +19,7 @@ LOTE = 200
 
 def preparar(db: Database) -> None:
     asegurar_colecciones(db, "encuestas", "unidades")
+    cifras.preparar(db)
     db.encuestas.create_index("token", unique=True)
     db.encuestas.create_index([("entidad_id", 1), ("estado", 1)])
     db.encuestas.create_index([("entidad_id", 1), ("unidad.id", 1), ("estado", 1)])

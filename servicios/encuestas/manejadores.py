@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
-from comun import reloj
+from comun import cifras, reloj
 from comun.consumo import Manejador
 from comun.eventos import (
     EncuestaCreada,
@@ -17,6 +17,7 @@ from comun.eventos import (
     ReclamoReasignado,
     ReclamoRespondido,
 )
+from servicios.encuestas.cifras import aporte
 from servicios.encuestas.dominio import huella, nuevo_token
 
 SERVICIO = "encuestas"
@@ -56,7 +57,11 @@ def manejadores(db: Database, dias_vigencia: int = 30) -> dict[str, Manejador]:
         db.unidades.replace_one(
             {"_id": evento.codigo}, {**unidad, "en": en}, upsert=True, session=s
         )
-        db.encuestas.update_one({"_id": evento.codigo}, {"$set": {"unidad": unidad}}, session=s)
+        antes = db.encuestas.find_one({"_id": evento.codigo}, session=s)
+        if antes is not None:
+            db.encuestas.update_one({"_id": evento.codigo}, {"$set": {"unidad": unidad}}, session=s)
+            # An answered survey's figures move to the unit (comun.cifras).
+            cifras.mover(db, aporte(antes), aporte({**antes, "unidad": unidad}), s)
         return None
 
     def al_derivarse(evento: Evento, datos: ReclamoDerivado, s: ClientSession) -> None:

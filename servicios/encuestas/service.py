@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask import Flask, request
 
-from comun import reloj
+from comun import cifras, reloj
 from comun.almacen import en_transaccion
 from comun.errores import ErrorDeDominio
 from comun.eventos import EncuestaRespondida
@@ -17,6 +17,7 @@ from comun.tiempo import dia_en_lima
 from comun.web import cuerpo, evento_de_la_solicitud, exigir_rol
 from servicios.encuestas import dependencias
 from servicios.encuestas.ajustes import AjustesEncuestas
+from servicios.encuestas.cifras import aporte
 from servicios.encuestas.dominio import huella
 from servicios.encuestas.manejadores import SERVICIO
 from servicios.encuestas.schemas import PREGUNTAS, Encuesta, RespuestaEncuesta
@@ -85,10 +86,18 @@ def crear_app() -> Flask:
                 if _vencida(actual, ahora):
                     raise _ya_vencida(actual)
                 raise ErrorDeDominio(409, "ya_respondida", "Esta encuesta ya fue respondida.")
+            # The report figures, in the same transaction (comun.cifras).
+            cifras.mover(db, None, aporte(db.encuestas.find_one({"_id": doc["_id"]}, session=s)), s)
             encolar(db, [evento], s)
 
         en_transaccion(db, guardar)
         return {"codigo": doc["_id"], "mensaje": "Gracias: su opinión ayuda a mejorar la atención."}
+
+    @app.get("/cifras")
+    def cifras_():
+        """Report figures (comun.cifras): surveys, satisfaction, drivers, solved."""
+        quien = exigir_rol("entidad", "supervisor", "ciudadano")
+        return cifras.responder(db, request.args.to_dict(), quien)
 
     @app.get("/indices")
     def indices():

@@ -7,6 +7,7 @@ from datetime import date
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
+from comun import cifras
 from comun.almacen import asegurar_colecciones
 from servicios.plazos.dominio import Calendario
 
@@ -25,6 +26,7 @@ def preparar(db: Database) -> None:
         "intervenciones_por_entidad",
         "migraciones",
     )
+    cifras.preparar(db)
     # Overdue reclamos, most overdue first (all entities, or one).
     db.plazos.create_index([("estado", 1), ("vence_en", 1), ("_id", 1)], name=INDICE_VENCIDOS)
     db.plazos.create_index(

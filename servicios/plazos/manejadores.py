@@ -24,6 +24,7 @@ from comun.eventos import (
     SubsanacionAbierta,
 )
 from servicios.plazos import dependencias
+from servicios.plazos.cifras import con_cifras
 from servicios.plazos.dominio import PoliticaPlazos, subsanar_hasta
 from servicios.plazos.expedientes import SERVICIO, al_milisegundo, sincronizar
 
@@ -147,7 +148,7 @@ def manejadores(db: Database, politica: PoliticaPlazos) -> dict[str, Manejador]:
         db.entidades.replace_one({"_id": entidad.id}, copia, upsert=True, session=s)
         return None
 
-    return {
+    de_reclamos = {
         "catalogo.entidad_actualizada": al_actualizarse_entidad,
         "reclamo.registrado": al_registrarse,
         "reclamo.derivado": al_derivarse,
@@ -159,3 +160,5 @@ def manejadores(db: Database, politica: PoliticaPlazos) -> dict[str, Manejador]:
         "reclamo.archivado": al_archivarse,
         "reclamo.desistido": al_desistirse,
     }
+    # The report figures follow each clock, in the handler's transaction.
+    return {tipo: con_cifras(db, m) for tipo, m in de_reclamos.items()}

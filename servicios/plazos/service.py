@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 
 from flask import Flask, request
 
-from comun import idempotencia, reloj
+from comun import cifras, idempotencia, reloj
 from comun.almacen import en_transaccion
 from comun.errores import ErrorDeDominio
 from comun.eventos import Intervencion
 from comun.outbox import encolar
 from comun.servicio import arrancar
 from comun.web import cuerpo, evento_de_la_solicitud, exigir_rol
+from servicios.plazos import cifras as cifras_plazos
 from servicios.plazos import dependencias
 from servicios.plazos.ajustes import AjustesPlazos
 from servicios.plazos.consultas import cursor, leer_cursor, por_clave
@@ -223,6 +224,7 @@ def crear_app() -> Flask:
             db.intervenciones_por_entidad.update_one(
                 {"_id": entidad_id}, {"$inc": {"intervenciones": 1}}, upsert=True, session=s
             )
+            cifras.mover(db, None, cifras_plazos.intervencion(doc, registrada_en), s)
             encolar(db, [evento], s)
 
         try:
@@ -230,6 +232,12 @@ def crear_app() -> Flask:
         except idempotencia.YaRegistrada:
             return reintento.previa()  # type: ignore[union-attr]
         return respuesta, 201
+
+    @app.get("/cifras")
+    def cifras_():
+        """Report figures (comun.cifras): answered, on time, business days, interventions."""
+        quien = exigir_rol("entidad", "supervisor", "ciudadano")
+        return cifras.responder(db, request.args.to_dict(), quien)
 
     @app.get("/supervision/intervenciones")
     def intervenciones():
