@@ -74,20 +74,10 @@ class EstadoReclamo(StrEnum):
     desistido = "desistido"
 
 
-class Paso(StrEnum):
-    """What a step of the entity's history records: the state it left the reclamo in, or its
-    move to another entity (`trasladado`, followed by its `derivado` there)."""
-
-    registrado = "registrado"
-    derivado = "derivado"
-    en_atencion = "en_atencion"
-    observado = "observado"
-    subsanado = "subsanado"
-    respondido = "respondido"
-    cerrado = "cerrado"
-    archivado = "archivado"
-    desistido = "desistido"
-    trasladado = "trasladado"
+# What a step of the entity's history records: the state it left the reclamo in, or its move to
+# another entity (`trasladado`, followed by its `derivado` there).
+Paso = StrEnum("Paso", {**{e.name: e.value for e in EstadoReclamo}, "trasladado": "trasladado"})
+Paso.__doc__ = "El estado en que el paso dejó el reclamo, o su traslado a otra entidad."
 
 
 class EstadoEncuesta(StrEnum):

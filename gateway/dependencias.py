@@ -79,7 +79,7 @@ class Servicios:
         params: dict | None = None,
         idempotencia: str | None = None,
     ) -> JSONResponse:
-        cabeceras = self._cabeceras(request, quien, idempotencia)
+        cabeceras = self.cabeceras(request, quien, idempotencia)
         try:
             r = await self.cliente.request(
                 metodo, self.urls[servicio] + ruta, json=json, params=params, headers=cabeceras
@@ -92,7 +92,11 @@ class Servicios:
             raise HTTPException(502, "El servicio interno falló; intente nuevamente.")
         return JSONResponse(r.json(), status_code=r.status_code)
 
-    def _cabeceras(self, request: Request, quien: Credencial, idempotencia: str | None) -> dict:
+    def cabeceras(
+        self, request: Request, quien: Credencial, idempotencia: str | None = None
+    ) -> dict[str, str]:
+        """The gateway's identity for an internal service: its token, the request id, and who
+        calls (the service checks the role, entity and unit again)."""
         cabeceras = {
             "X-Token-Interno": self.token,
             "X-Request-Id": request.state.request_id,
@@ -125,7 +129,7 @@ class Servicios:
                 self.urls[servicio] + ruta,
                 data=campos,
                 files=partes,
-                headers=self._cabeceras(request, quien, idempotencia),
+                headers=self.cabeceras(request, quien, idempotencia),
             )
         except httpx.HTTPError:
             raise HTTPException(
@@ -151,7 +155,7 @@ class Servicios:
             metodo,
             self.urls[servicio] + ruta,
             json=json,
-            headers=self._cabeceras(request, quien, None),
+            headers=self.cabeceras(request, quien, None),
         )
         try:
             r = await self.cliente.send(peticion, stream=True)

@@ -325,13 +325,7 @@ async def pedir_cifras(
     params: dict[str, str],
 ) -> dict[str, Any]:
     """A service's `GET /cifras` (its JSON as a dict); its 403 and 422 kept, failures 502/503."""
-    cabeceras = {
-        "X-Token-Interno": internos.token,
-        "X-Request-Id": request.state.request_id,
-        "X-Rol": quien.rol,
-        "X-Entidad": quien.entidad or "",
-        "X-Unidad": quien.unidad or "",
-    }
+    cabeceras = internos.cabeceras(request, quien)
     try:
         r = await internos.cliente.get(
             internos.urls[servicio] + "/cifras", params=params, headers=cabeceras

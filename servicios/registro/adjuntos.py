@@ -174,6 +174,11 @@ def confirmar(
     )
     if hecho.modified_count != len(ids):  # swept meanwhile (a request stalled for an hour)
         raise ErrorDeDominio(503, "ocupado", "No se pudieron guardar los archivos; reintente.")
+    return descritos(ids, archivos)
+
+
+def descritos(ids: list[ObjectId], archivos: list[Archivo]) -> list[dict]:
+    """What the reclamo, its timeline and the answer say of each stored file."""
     return [
         {
             "id": str(i),

@@ -153,7 +153,7 @@ def crear_app() -> Flask:
                     ),
                 ).model_dump(mode="json")
                 if archivos:
-                    respuesta["adjuntos"] = _guardados(ids, archivos)
+                    respuesta["adjuntos"] = adjuntos.descritos(ids, archivos)
                 try:
                     _guardar(hoja, codigo, ahora, respuesta, reintento, ids, archivos)
                     break
@@ -437,7 +437,7 @@ def crear_app() -> Flask:
         ids = adjuntos.subir(db, archivos)
         respuesta = {
             "codigo": doc["_id"],
-            "adjuntos": _guardados(ids, archivos),
+            "adjuntos": adjuntos.descritos(ids, archivos),
             "mensaje": "Recibimos sus archivos; la entidad podrá verlos con su reclamo.",
         }
 
@@ -532,19 +532,6 @@ def _invalido(campo: str, mensaje: str):
         "mensaje": "Hay datos inválidos.",
         "detalle": [{"campo": campo, "mensaje": mensaje}],
     }, 422
-
-
-def _guardados(ids: list, archivos: list[adjuntos.Archivo]) -> list[dict]:
-    return [
-        {
-            "id": str(i),
-            "nombre": a.nombre,
-            "tipo_mime": a.tipo_mime,
-            "bytes": a.bytes,
-            "sha256": a.sha256,
-        }
-        for i, a in zip(ids, archivos, strict=True)
-    ]
 
 
 def _texto_adjuntos(guardados: list[dict]) -> str:
