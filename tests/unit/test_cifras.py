@@ -96,43 +96,6 @@ def test_nivel_de_reporte():
     assert nivel_de_reporte({"tipo": "municipalidad", "nivel": "local", "pais": "PE"}) == "local"
 
 
-class _Coleccion:
-    def __init__(self):
-        self.docs: dict[str, dict] = {}
-
-    def update_one(self, filtro, cambio, upsert, session):
-        doc = self.docs.setdefault(filtro["_id"], dict(cambio["$setOnInsert"]))
-        for clave, valor in cambio["$inc"].items():
-            nodo = doc
-            *camino, hoja = clave.split(".")
-            for parte in camino:
-                nodo = nodo.setdefault(parte, {})
-            nodo[hoja] = nodo.get(hoja, 0) + valor
-
-    def find(self, filtro, proyeccion):
-        for _id in filtro["_id"]["$in"]:
-            if _id in self.docs:
-                yield self.docs[_id]
-
-
-def test_mover_saca_lo_anterior_y_pone_lo_nuevo_en_la_unidad_y_el_total():
-    db = {cifras.COLECCION: _Coleccion()}
-    a = cifras.Aporte("minsa", "u1", "2026-01", {"recibidos": 1, "estado:derivado": 1})
-    b = cifras.Aporte("minsa", "u2", "2026-01", {"recibidos": 1, "estado:respondido": 1})
-    cifras.mover(db, None, a, None)
-    cifras.mover(db, a, b, None)
-    total = cifras.leer(db, "2026-01", "2026-01", agrupar="entidad,mes")
-    assert total["entidad"] == {"minsa": {"recibidos": 1, "estado:respondido": 1}}
-    una = cifras.leer(db, "2026-01", "2026-02", ["minsa"], agrupar="entidad_mes")
-    assert una["entidad_mes"] == {"minsa|2026-01": {"recibidos": 1, "estado:respondido": 1}}
-    assert cifras.leer(db, "2026-01", "2026-01", ["otra", "mas"])["entidad"] == {}
-    assert cifras.leer(db, "2026-01", "2026-01", ["minsa"], "u1")["mes"] == {"2026-01": {}}
-    assert cifras.leer(db, "2026-01", "2026-01", ["minsa"], "u2")["mes"]["2026-01"] == {
-        "recibidos": 1,
-        "estado:respondido": 1,
-    }
-
-
 def test_el_alcance_se_vuelve_a_aplicar_en_el_servicio():
     args = {"desde": "2026-01", "hasta": "2026-03"}
     p = cifras.pedido({**args, "entidades": "otra"}, "supervisor", None, None)
