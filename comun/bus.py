@@ -29,7 +29,7 @@ from pymongo.errors import ConnectionFailure
 
 from comun.almacen import AlmacenOcupado
 from comun.eventos import Evento, EventoInvalido, leer_evento
-from comun.logs import FORMA_ID, con_correlacion, correlacion_actual
+from comun.logs import con_correlacion, correlacion_actual, id_seguro
 
 log = logging.getLogger(__name__)
 
@@ -294,7 +294,7 @@ class Consumidor:
         """Runs in a worker thread. Never lets a message kill the consumer: whatever its headers,
         body or properties, it is applied, retried, or parked with the reason."""
         # Until its body is read, a message's correlation is its property (if well-formed).
-        with con_correlacion(_id_seguro(_texto(propiedades, "correlation_id"))):
+        with con_correlacion(id_seguro(_texto(propiedades, "correlation_id"))):
             try:
                 accion = self._atender(canal, metodo, propiedades, cuerpo)
             except EsperarDependencia:
@@ -322,9 +322,7 @@ class Consumidor:
                 self._reenviar, canal, metodo, propiedades, cuerpo, str(exc), True
             )
         # Every line the event causes carries the correlation of its chain (or its own id).
-        correlacion = (
-            _id_seguro(evento.correlacion) or correlacion_actual() or _id_seguro(evento.id)
-        )
+        correlacion = id_seguro(evento.correlacion) or correlacion_actual() or id_seguro(evento.id)
         with con_correlacion(correlacion):
             return _en_este_contexto(
                 self._aplicar(canal, metodo, propiedades, cuerpo, evento, datos)
@@ -434,11 +432,6 @@ def _en_este_contexto(accion: Callable[[], None]) -> Callable[[], None]:
     """`accion` to run on another thread (the connection's) with this thread's context: its log
     lines keep the message's correlation."""
     return functools.partial(contextvars.copy_context().run, accion)
-
-
-def _id_seguro(valor: object) -> str | None:
-    """An id fit for a log line (comun.logs.FORMA_ID); anything else is not logged."""
-    return valor if isinstance(valor, str) and FORMA_ID.fullmatch(valor) else None
 
 
 def _motivo(exc: BaseException) -> str:

@@ -22,6 +22,12 @@ FORMA_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 acceso = logging.getLogger("acceso")
 
 
+def id_seguro(valor: object) -> str | None:
+    """`valor` if it is an id of a safe shape (FORMA_ID), else None: what may be logged, stored
+    as an identifier or passed on as a correlation."""
+    return valor if isinstance(valor, str) and FORMA_ID.fullmatch(valor) else None
+
+
 def correlacion_actual() -> str | None:
     return _correlacion.get()
 

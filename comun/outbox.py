@@ -25,7 +25,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from comun.eventos import Evento
-from comun.logs import FORMA_ID, con_correlacion
+from comun.logs import con_correlacion, id_seguro
 from comun.metricas import Metricas
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ class Relay:
         )
         self.metricas.outbox_sin_ruta(tipo)
         correlacion = doc["evento"].get("correlacion")
-        with con_correlacion(correlacion if FORMA_ID.fullmatch(correlacion or "") else None):
+        with con_correlacion(id_seguro(correlacion)):
             log.error(
                 "relay: evento sin cola que lo reciba", extra={"tipo": tipo, "evento": doc["_id"]}
             )

@@ -21,7 +21,7 @@ from comun.ajustes import Ajustes
 from comun.almacen import AlmacenOcupado
 from comun.errores import ErrorDeDominio, errores_legibles
 from comun.eventos import Datos, Evento, nuevo_evento
-from comun.logs import FORMA_ID, con_correlacion, correlacion_actual, registrar_acceso
+from comun.logs import con_correlacion, correlacion_actual, id_seguro, registrar_acceso
 from comun.metricas import Metricas
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class _ConCorrelacion:
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         recibido = environ.get("HTTP_X_REQUEST_ID", "")
-        valor = recibido if FORMA_ID.fullmatch(recibido) else str(uuid.uuid4())
+        valor = id_seguro(recibido) or str(uuid.uuid4())
         with con_correlacion(valor):
             return self.wsgi_app(environ, start_response)
 

@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from comun.logs import FORMA_ID, con_correlacion, registrar_acceso
+from comun.logs import con_correlacion, id_seguro, registrar_acceso
 from comun.metricas import Metricas
 
 API = "/api/v1"
@@ -175,7 +175,7 @@ class Borde:
 def _request_id(scope: Scope) -> str:
     # Headers arrive as bytes; Starlette decodes them as latin-1, so anything can be in there.
     dado = Headers(scope=scope).get("x-request-id", "")
-    return dado if FORMA_ID.fullmatch(dado) else str(uuid.uuid4())
+    return id_seguro(dado) or str(uuid.uuid4())
 
 
 def _ruta(scope: Scope, pedida: str, en_api: bool) -> str:

@@ -79,18 +79,29 @@ class Servicios:
         params: dict | None = None,
         idempotencia: str | None = None,
     ) -> JSONResponse:
-        cabeceras = self.cabeceras(request, quien, idempotencia)
+        peticion = self.cliente.build_request(
+            metodo,
+            self.urls[servicio] + ruta,
+            json=json,
+            params=params,
+            headers=self.cabeceras(request, quien, idempotencia),
+        )
+        r = await self.enviar(peticion)
+        return JSONResponse(r.json(), status_code=r.status_code)
+
+    async def enviar(self, peticion: httpx.Request, stream: bool = False) -> httpx.Response:
+        """Sends `peticion` to an internal service: one that does not answer is a 503 for the
+        caller, one that fails (5xx) a 502; any other answer is the service's."""
         try:
-            r = await self.cliente.request(
-                metodo, self.urls[servicio] + ruta, json=json, params=params, headers=cabeceras
-            )
+            r = await self.cliente.send(peticion, stream=stream)
         except httpx.HTTPError:
             raise HTTPException(
                 503, "El servicio no está disponible en este momento; intente en unos minutos."
             ) from None
         if r.status_code >= 500:
+            await r.aclose()
             raise HTTPException(502, "El servicio interno falló; intente nuevamente.")
-        return JSONResponse(r.json(), status_code=r.status_code)
+        return r
 
     def cabeceras(
         self, request: Request, quien: Credencial, idempotencia: str | None = None
@@ -124,19 +135,14 @@ class Servicios:
             (campo, (nombre, datos, "application/octet-stream"))
             for campo, nombre, datos in archivos
         ]
-        try:
-            r = await self.cliente.post(
-                self.urls[servicio] + ruta,
-                data=campos,
-                files=partes,
-                headers=self.cabeceras(request, quien, idempotencia),
-            )
-        except httpx.HTTPError:
-            raise HTTPException(
-                503, "El servicio no está disponible en este momento; intente en unos minutos."
-            ) from None
-        if r.status_code >= 500:
-            raise HTTPException(502, "El servicio interno falló; intente nuevamente.")
+        peticion = self.cliente.build_request(
+            "POST",
+            self.urls[servicio] + ruta,
+            data=campos,
+            files=partes,
+            headers=self.cabeceras(request, quien, idempotencia),
+        )
+        r = await self.enviar(peticion)
         return JSONResponse(r.json(), status_code=r.status_code)
 
     async def descargar(
@@ -157,17 +163,10 @@ class Servicios:
             json=json,
             headers=self.cabeceras(request, quien, None),
         )
-        try:
-            r = await self.cliente.send(peticion, stream=True)
-        except httpx.HTTPError:
-            raise HTTPException(
-                503, "El servicio no está disponible en este momento; intente en unos minutos."
-            ) from None
+        r = await self.enviar(peticion, stream=True)
         if r.status_code != 200:
             await r.aread()
             await r.aclose()
-            if r.status_code >= 500:
-                raise HTTPException(502, "El servicio interno falló; intente nuevamente.")
             return JSONResponse(r.json(), status_code=r.status_code)
         pasan = {k: r.headers[k] for k in cabeceras_pasan if k in r.headers}
         return StreamingResponse(

@@ -23,7 +23,7 @@ from gateway.borde import respuesta_error
 from gateway.credenciales import Credencial
 from gateway.dependencias import ClaveIdempotencia, Codigo, Internos, Quien, requiere
 from gateway.modelos import COMUNES, CON_CUERPO, HOJA_DE_EJEMPLO, errores
-from gateway.rutas.reclamos import _cliente, _limitado
+from gateway.rutas.reclamos import con_documento_limitado, contar_registro
 from servicios.registro.schemas import (
     MAX_ADJUNTOS,
     AdjuntosAgregados,
@@ -205,9 +205,7 @@ async def registrar_con_adjuntos(
         _sin_archivos(archivos)
     except _Invalido as exc:
         return _rechazo(exc)
-    if quien.rol == "ciudadano":  # entity staff typing in presencial reclamos are not limited
-        limites = request.app.state.limites
-        await _limitado(limites.registrar(hoja.ciudadano.documento.numero, _cliente(request)))
+    await contar_registro(request, quien, hoja)
     return await internos.enviar_archivos(
         request,
         "registro",
@@ -261,20 +259,20 @@ async def adjuntar(
         _sin_archivos(archivos)
     except _Invalido as exc:
         return _rechazo(exc)
-    limites = request.app.state.limites
-    await _limitado(limites.antes_de_consultar(codigo, documento))
-    respuesta = await internos.enviar_archivos(
+    return await con_documento_limitado(
         request,
-        "registro",
-        f"/reclamos/{codigo}/adjuntos",
-        quien,
-        {"numero_documento": documento},
-        archivos,
-        idempotencia=idempotencia,
+        codigo,
+        documento,
+        lambda: internos.enviar_archivos(
+            request,
+            "registro",
+            f"/reclamos/{codigo}/adjuntos",
+            quien,
+            {"numero_documento": documento},
+            archivos,
+            idempotencia=idempotencia,
+        ),
     )
-    if respuesta.status_code == 404:
-        await _limitado(limites.fallo(codigo, documento))
-    return respuesta
 
 
 @router.post(
@@ -294,21 +292,20 @@ async def descargar_adjunto(
     quien: Quien,
     internos: Internos,
 ):
-    limites = request.app.state.limites
-    documento = solicitud.numero_documento
-    await _limitado(limites.antes_de_consultar(codigo, documento))
-    respuesta = await internos.descargar(
+    return await con_documento_limitado(
         request,
-        "registro",
-        "POST",
-        f"/reclamos/{codigo}/adjuntos/{adjunto_id}",
-        quien,
-        json=solicitud.model_dump(mode="json"),
-        cabeceras_pasan=CABECERAS_ARCHIVO,
+        codigo,
+        solicitud.numero_documento,
+        lambda: internos.descargar(
+            request,
+            "registro",
+            "POST",
+            f"/reclamos/{codigo}/adjuntos/{adjunto_id}",
+            quien,
+            json=solicitud.model_dump(mode="json"),
+            cabeceras_pasan=CABECERAS_ARCHIVO,
+        ),
     )
-    if respuesta.status_code == 404:
-        await _limitado(limites.fallo(codigo, documento))
-    return respuesta
 
 
 @router.get(

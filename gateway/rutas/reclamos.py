@@ -3,10 +3,11 @@ observación (subsanación) or withdraw it (desistimiento) the same way."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Body, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from gateway.credenciales import Credencial
 from gateway.dependencias import ClaveIdempotencia, Codigo, Internos, Quien, Servicios
@@ -32,6 +33,7 @@ from servicios.registro.schemas import (
 )
 
 # Public routes: a citizen calls without a key (dependencias.Quien); a key sent must verify (401).
+R = TypeVar("R", bound=Response)
 router = APIRouter(tags=["reclamos"], responses=errores(*COMUNES))
 
 
@@ -52,9 +54,7 @@ async def registrar(
     internos: Internos,
     idempotencia: ClaveIdempotencia = None,
 ):
-    if quien.rol == "ciudadano":  # entity staff typing in presencial reclamos are not limited
-        limites = request.app.state.limites
-        await _limitado(limites.registrar(hoja.ciudadano.documento.numero, _cliente(request)))
+    await contar_registro(request, quien, hoja)
     return await internos.llamar(
         request,
         "registro",
@@ -136,27 +136,46 @@ async def _con_documento(
     cuerpo: ConsultaSeguimiento | Subsanacion | Desistimiento,
     idempotencia: str | None,
 ) -> JSONResponse:
-    # Failed lookups are limited per código and per document, whatever the route and the
-    # address: a código someone saw must not let them guess the document number (and so who
-    # filed it), nor one document be tried against many códigos.
-    limites = request.app.state.limites
-    documento = cuerpo.numero_documento
-    await _limitado(limites.antes_de_consultar(codigo, documento))
-    respuesta = await internos.llamar(
+    return await con_documento_limitado(
         request,
-        "registro",
-        "POST",
-        ruta,
-        quien,
-        cuerpo.model_dump(mode="json"),
-        idempotencia=idempotencia,
+        codigo,
+        cuerpo.numero_documento,
+        lambda: internos.llamar(
+            request,
+            "registro",
+            "POST",
+            ruta,
+            quien,
+            cuerpo.model_dump(mode="json"),
+            idempotencia=idempotencia,
+        ),
     )
+
+
+async def contar_registro(request: Request, quien: Credencial, hoja: HojaReclamacion) -> None:
+    """Counts a citizen's filing against the limits per document and per address (entity staff
+    typing in presencial reclamos are not limited)."""
+    if quien.rol == "ciudadano":
+        limites = request.app.state.limites
+        await limitado(limites.registrar(hoja.ciudadano.documento.numero, _cliente(request)))
+
+
+async def con_documento_limitado(
+    request: Request, codigo: str, documento: str, llamada: Callable[[], Awaitable[R]]
+) -> R:
+    """Runs `llamada`, a lookup of `codigo` with `documento`, under the failed-lookup limits: per
+    código and per document, whatever the route and the address, so a código someone saw does
+    not let them guess the document number (and so who filed it), nor one document be tried
+    against many códigos. A 404 counts as a failure."""
+    limites = request.app.state.limites
+    await limitado(limites.antes_de_consultar(codigo, documento))
+    respuesta = await llamada()
     if respuesta.status_code == 404:
-        await _limitado(limites.fallo(codigo, documento))
+        await limitado(limites.fallo(codigo, documento))
     return respuesta
 
 
-async def _limitado(cuenta) -> None:
+async def limitado(cuenta: Awaitable[None]) -> None:
     """Awaits a count of the limits: 429 with Retry-After when one is spent, 503 when their
     store does not answer (nothing passes uncounted)."""
     try:

@@ -325,15 +325,13 @@ async def pedir_cifras(
     params: dict[str, str],
 ) -> dict[str, Any]:
     """A service's `GET /cifras` (its JSON as a dict); its 403 and 422 kept, failures 502/503."""
-    cabeceras = internos.cabeceras(request, quien)
-    try:
-        r = await internos.cliente.get(
-            internos.urls[servicio] + "/cifras", params=params, headers=cabeceras
-        )
-    except Exception:
-        raise HTTPException(
-            503, "El servicio no está disponible en este momento; intente en unos minutos."
-        ) from None
+    peticion = internos.cliente.build_request(
+        "GET",
+        internos.urls[servicio] + "/cifras",
+        params=params,
+        headers=internos.cabeceras(request, quien),
+    )
+    r = await internos.enviar(peticion)
     if r.status_code in (403, 422):
         raise HTTPException(r.status_code, r.json().get("mensaje"))
     if r.status_code != 200:

@@ -32,7 +32,7 @@ from comun.eventos import (
     ReclamoRespondido,
     ReclamoTrasladado,
 )
-from comun.logs import FORMA_ID
+from comun.logs import id_seguro
 from comun.outbox import encolar
 from comun.servicio import arrancar
 from comun.web import Identidad, cuerpo, evento_de_la_solicitud, exigir_rol
@@ -354,8 +354,8 @@ def crear_app() -> Flask:
             {
                 "rol": quien.rol,
                 # Which key: the gateway's name for it, when it forwards one.
-                "credencial": _seguro(request.headers.get("X-Credencial")),
-                "solicitud": _seguro(request.headers.get("X-Request-Id")),
+                "credencial": id_seguro(request.headers.get("X-Credencial")),
+                "solicitud": id_seguro(request.headers.get("X-Request-Id")),
             },
             [e["codigo"] for e in entradas],
             motivo,
@@ -429,11 +429,6 @@ def crear_app() -> Flask:
             return reintento.previa()  # type: ignore[union-attr]
 
     return app
-
-
-def _seguro(valor: str | None) -> str | None:
-    """A header value fit to be stored as an identifier, else None."""
-    return valor if valor and FORMA_ID.fullmatch(valor) else None
 
 
 def _entrada(doc: dict) -> dict:

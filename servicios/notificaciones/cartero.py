@@ -22,7 +22,7 @@ from pymongo.database import Database
 
 from comun.almacen import en_transaccion
 from comun.eventos import NotificacionEntregada, nuevo_evento
-from comun.logs import FORMA_ID, con_correlacion
+from comun.logs import con_correlacion, id_seguro
 from comun.outbox import encolar
 from servicios.notificaciones.dependencias import Correo
 
@@ -129,7 +129,7 @@ class Cartero(Repartidor):
         # The chain of the event that asked for this mail, when the delivery kept it; otherwise
         # this event starts its own.
         causa = entrega.get("correlacion")
-        correlacion = causa if isinstance(causa, str) and FORMA_ID.fullmatch(causa) else evento.id
+        correlacion = id_seguro(causa) or evento.id
         evento = evento.model_copy(update={"correlacion": correlacion})
 
         def guardar(s):
