@@ -23,6 +23,7 @@ from pymongo.errors import (
     ConnectionFailure,
     NetworkTimeout,
     PyMongoError,
+    ServerSelectionTimeoutError,
 )
 
 T = TypeVar("T")
@@ -67,11 +68,35 @@ def en_transaccion(
     `AlmacenOcupado`. A store that does not answer raises `ConnectionFailure` as before."""
     try:
         with pymongo.timeout(espera or ESPERA_TRANSACCION), db.client.start_session() as sesion:
-            return sesion.with_transaction(trabajo)
+            resultado = sesion.with_transaction(trabajo)
     except PyMongoError as exc:
         if _es_espera(exc):
+            if not db.client.topology_description.has_writable_server():
+                # Not a lock: the store did not answer (a timeout under pymongo.timeout says so
+                # as ExecutionTimeout). The caller pauses, as for any ConnectionFailure.
+                raise ServerSelectionTimeoutError(f"el almacén no responde: {exc}"[:300]) from exc
             raise AlmacenOcupado(f"{type(exc).__name__}: {exc}"[:300]) from exc
         raise
+    for accion in dict.fromkeys(getattr(sesion, _AL_CONFIRMAR, ())):  # once each
+        accion()
+    return resultado
+
+
+_AL_CONFIRMAR = "_pdr_al_confirmar"
+
+
+def al_confirmar(sesion: ClientSession | None, accion: Callable[[], None]) -> None:
+    """Runs `accion` once the transaction of `sesion` has committed (at once, without one): how
+    a writer wakes the loop that handles what it wrote (the relay, the mail sender), never
+    before the loop could see it."""
+    if sesion is None or not sesion.in_transaction:
+        accion()
+        return
+    acciones = getattr(sesion, _AL_CONFIRMAR, None)
+    if acciones is None:
+        acciones = []
+        setattr(sesion, _AL_CONFIRMAR, acciones)
+    acciones.append(accion)
 
 
 def _es_espera(exc: PyMongoError) -> bool:

@@ -28,6 +28,7 @@ from pika.exceptions import AMQPError, UnsupportedAMQPFieldException
 from pymongo.errors import ConnectionFailure
 
 from comun.almacen import AlmacenOcupado
+from comun.despertador import Despertador
 from comun.eventos import Evento, EventoInvalido, leer_evento
 from comun.logs import con_correlacion, correlacion_actual, id_seguro
 
@@ -160,20 +161,28 @@ class Publicador:
             mandatory=True,
         )
 
-    def esperar(self, segundos: float, parar: threading.Event) -> None:
-        """Waits `segundos` (less if `parar` is set) keeping an open connection serviced: its
-        heartbeats go out and come in, so a quiet spell does not cost the connection and the
-        next publish is as fast as any. One the broker closed meanwhile is let go here."""
+    def esperar(
+        self, segundos: float, parar: threading.Event, despertador: Despertador | None = None
+    ) -> None:
+        """Waits `segundos` (less if `parar` is set or `despertador` is touched) keeping an open
+        connection serviced: its heartbeats go out and come in, so a quiet spell does not cost
+        the connection and the next publish is as fast as any. One the broker closed meanwhile
+        is let go here."""
         limite = time.monotonic() + segundos
         while not parar.is_set():
             restante = limite - time.monotonic()
             if restante <= 0:
                 return
-            if self._conexion is None or not self._conexion.is_open:
-                parar.wait(restante)
+            if despertador is not None and despertador.esperar(min(restante, 0.5)):
                 return
+            if self._conexion is None or not self._conexion.is_open:
+                if despertador is None:
+                    parar.wait(restante)
+                continue
             try:
-                self._conexion.process_data_events(time_limit=min(restante, 0.2))
+                # With a wake-up, the wait was above: only what arrived is read here.
+                limite_io = 0 if despertador is not None else min(restante, 0.2)
+                self._conexion.process_data_events(time_limit=limite_io)
             except AMQPError:
                 log.info("publicador: el broker cerró la conexión inactiva; se abrirá otra")
                 self.cerrar()

@@ -65,9 +65,8 @@ class Despachador:
         manejador = self.manejadores.get(evento.tipo)
         if manejador is None:
             return False
-        if self.db.procesados.find_one({"_id": evento.id}, {"_id": 1}) is not None:
-            return False
 
+        # No read first: the id's insert is the check (a repeat is rare; a read per event is not).
         def trabajo(sesion: ClientSession) -> None:
             try:
                 self.db.procesados.insert_one(

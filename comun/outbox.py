@@ -24,12 +24,16 @@ from pymongo.client_session import ClientSession
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from comun.almacen import al_confirmar
+from comun.despertador import Despertador
 from comun.eventos import Evento
 from comun.logs import con_correlacion, id_seguro
 from comun.metricas import Metricas
 
 log = logging.getLogger(__name__)
 COLECCION = "outbox"
+# Touched when a transaction of this process wrote events: its relay publishes them at once.
+hay_eventos = Despertador()
 
 
 def preparar(db: Database) -> None:
@@ -57,6 +61,7 @@ def encolar(db: Database, eventos: Iterable[Evento], sesion: ClientSession) -> N
     ]
     if documentos:
         db[COLECCION].insert_many(documentos, session=sesion, ordered=True)
+        al_confirmar(sesion, hay_eventos.tocar)
 
 
 def pendientes(db: Database) -> int:
@@ -72,7 +77,11 @@ class Relay:
         publicador,
         metricas: Metricas,
         lote: int = 200,
-        pausa: float = 0.2,
+        # How often it looks on its own: often while events flow (a service's web writes them
+        # from another process, without waking this one), seldom once quiet.
+        pausa: float = 0.1,
+        pausa_en_reposo: float = 1.0,
+        reposo_tras: float = 10.0,
         # Short: after a kill -9 the next worker waits at most this long to publish.
         turno: float = 5.0,
     ) -> None:
@@ -81,6 +90,9 @@ class Relay:
         self.metricas = metricas
         self.lote = lote
         self.pausa = pausa
+        self.pausa_en_reposo = pausa_en_reposo
+        self.reposo_tras = reposo_tras
+        self._ultimo_envio = 0.0
         self.turno = turno
         self.yo = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._turno_hasta = 0.0
@@ -160,9 +172,13 @@ class Relay:
                 if not self.tengo_el_turno():
                     self.publicador.esperar(self.turno / 3, parar)
                     continue
-                if self.una_vuelta() == 0:
-                    self._medir_pendientes()
-                    self.publicador.esperar(self.pausa, parar)
+                if self.una_vuelta() > 0:
+                    self._ultimo_envio = time.monotonic()
+                    continue
+                self._medir_pendientes()
+                quieto = time.monotonic() - self._ultimo_envio > self.reposo_tras
+                pausa = self.pausa_en_reposo if quieto else self.pausa
+                self.publicador.esperar(pausa, parar, hay_eventos)
             except Exception:
                 log.exception("relay: fallo al publicar, se reintenta")
                 self.publicador.cerrar()

@@ -1,5 +1,6 @@
 """derivacion worker: `python -m servicios.derivacion.worker`."""
 
+from comun.cifras import Plegador
 from comun.servicio import arrancar
 from comun.worker import correr_worker
 from servicios.derivacion import dependencias
@@ -8,7 +9,10 @@ from servicios.derivacion.manejadores import SERVICIO, manejadores
 
 def main() -> None:
     ctx = arrancar(SERVICIO, preparar=dependencias.preparar)
-    correr_worker(SERVICIO, ctx.ajustes, ctx.db, manejadores(ctx.db))
+    plegador = Plegador(ctx.db)  # the report figures this service owns
+    correr_worker(
+        SERVICIO, ctx.ajustes, ctx.db, manejadores(ctx.db), bucles={"cifras": plegador.correr}
+    )
 
 
 if __name__ == "__main__":

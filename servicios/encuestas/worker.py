@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pymongo.database import Database
 
 from comun import reloj
+from comun.cifras import Plegador
 from comun.servicio import arrancar
 from comun.worker import correr_worker
 from servicios.encuestas import dependencias
@@ -34,7 +35,10 @@ def main() -> None:
         ctx.ajustes,
         ctx.db,
         manejadores(ctx.db, ctx.ajustes.encuesta_dias_vigencia),
-        bucles={"vencimientos": vencimientos(ctx.db, ctx.ajustes)},
+        bucles={
+            "vencimientos": vencimientos(ctx.db, ctx.ajustes),
+            "cifras": Plegador(ctx.db).correr,
+        },
     )
 
 

@@ -24,7 +24,7 @@ from comun.almacen import en_transaccion
 from comun.eventos import NotificacionEntregada, nuevo_evento
 from comun.logs import con_correlacion, id_seguro
 from comun.outbox import encolar
-from servicios.notificaciones.dependencias import Correo
+from servicios.notificaciones.dependencias import Correo, hay_entregas
 
 log = logging.getLogger(__name__)
 DOMINIO = "reclamos.gob.pe"
@@ -42,15 +42,18 @@ class Repartidor:
 
     coleccion = "entregas"
     orden: list[tuple[str, int]] = [("proximo_intento", 1)]  # noqa: RUF012 - read only
+    # Touched when a handler of this process commits a new delivery: sent at once. Without a
+    # touch the loop looks every `pausa` seconds (retries that fell due, other processes).
+    despertador = hay_entregas
 
-    def __init__(self, db: Database, pausa: float = 0.5) -> None:
+    def __init__(self, db: Database, pausa: float = 1.0) -> None:
         self.db = db
         self.pausa = pausa
 
     def correr(self, parar: threading.Event) -> None:
         while not parar.is_set():
             if self.una_vuelta(parar) == 0:
-                parar.wait(self.pausa)
+                self.despertador.dormir(parar, self.pausa)
 
     def una_vuelta(self, parar: threading.Event | None = None) -> int:
         entregas = self.db[self.coleccion]
@@ -83,7 +86,7 @@ class Repartidor:
 
 
 class Cartero(Repartidor):
-    def __init__(self, db: Database, correo: Correo, max_intentos: int, pausa: float = 0.5):
+    def __init__(self, db: Database, correo: Correo, max_intentos: int, pausa: float = 1.0):
         super().__init__(db, pausa)
         self.correo = correo
         self.max_intentos = max_intentos

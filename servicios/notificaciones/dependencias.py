@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import ssl
+import threading
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
-from comun.almacen import asegurar_colecciones
+from comun.almacen import al_confirmar, asegurar_colecciones
+from comun.despertador import Despertador
 from servicios.notificaciones.ajustes import AjustesNotificaciones
+
+# Touched after a commit that wrote a delivery in this process: the cartero sends it at once.
+hay_entregas = Despertador()
 
 
 def preparar(db: Database) -> None:
@@ -34,45 +40,81 @@ def encolar_entrega(
     para: str,
     mensaje: tuple[str, str],
 ) -> None:
-    """A delivery to make. `clave` makes it unique: the same cause never mails twice."""
-    if db.entregas.find_one({"_id": clave}, {"_id": 1}, session=s):
-        return
+    """A delivery to make. `clave` makes it unique: the same cause never mails twice (an upsert
+    that only inserts: one round-trip, and no duplicate-key error to abort the transaction)."""
     asunto, cuerpo = mensaje
-    db.entregas.insert_one(
+    db.entregas.update_one(
+        {"_id": clave},
         {
-            "_id": clave,
-            "codigo": codigo,
-            "plantilla": plantilla,
-            "destinatario": destinatario,
-            "para": para,
-            "asunto": asunto,
-            "cuerpo": cuerpo,
-            "estado": "pendiente",
-            "intentos": 0,
-            "proximo_intento": datetime.now(UTC),
+            "$setOnInsert": {
+                "codigo": codigo,
+                "plantilla": plantilla,
+                "destinatario": destinatario,
+                "para": para,
+                "asunto": asunto,
+                "cuerpo": cuerpo,
+                "estado": "pendiente",
+                "intentos": 0,
+                "proximo_intento": datetime.now(UTC),
+            }
         },
+        upsert=True,
         session=s,
     )
+    al_confirmar(s, hay_entregas.tocar)
 
 
 class Correo:
-    """Sends one message over SMTP and returns the Message-ID as proof of delivery."""
+    """Sends one message over SMTP and returns the Message-ID as proof of delivery. One
+    connection serves mail after mail (a handshake per message cost more than the message); one
+    the server dropped while idle is opened again before anything was sent."""
 
     def __init__(self, ajustes: AjustesNotificaciones) -> None:
         self.ajustes = ajustes
+        self._smtp: smtplib.SMTP | None = None
+        self._candado = threading.Lock()
 
     def enviar(self, para: str, asunto: str, cuerpo: str, id_mensaje: str) -> str:
-        a = self.ajustes
         mensaje = EmailMessage()
-        mensaje["From"] = a.smtp_remitente
+        mensaje["From"] = self.ajustes.smtp_remitente
         mensaje["To"] = para
         mensaje["Subject"] = asunto
         mensaje["Message-ID"] = id_mensaje
         mensaje.set_content(cuerpo)
-        with smtplib.SMTP(a.smtp_host, a.smtp_puerto, timeout=15) as smtp:
-            if a.smtp_starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if a.smtp_usuario:
-                smtp.login(a.smtp_usuario, a.smtp_clave.get_secret_value())
-            smtp.send_message(mensaje)
-        return mensaje["Message-ID"]
+        with self._candado:
+            for ultimo in (False, True):
+                nueva = self._smtp is None
+                try:
+                    self._conexion().send_message(mensaje)
+                    return mensaje["Message-ID"]
+                except smtplib.SMTPServerDisconnected:
+                    self.cerrar()
+                    if nueva or ultimo:
+                        raise
+                    # Closed while idle: MAIL FROM never got through, so nothing was sent.
+                except (smtplib.SMTPException, OSError):
+                    self.cerrar()  # a half-done exchange: the next mail starts afresh
+                    raise
+        raise AssertionError("inalcanzable")
+
+    def _conexion(self) -> smtplib.SMTP:
+        if self._smtp is None:
+            a = self.ajustes
+            smtp = smtplib.SMTP(a.smtp_host, a.smtp_puerto, timeout=15)
+            try:
+                if a.smtp_starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                if a.smtp_usuario:
+                    smtp.login(a.smtp_usuario, a.smtp_clave.get_secret_value())
+            except BaseException:
+                smtp.close()
+                raise
+            self._smtp = smtp
+        return self._smtp
+
+    def cerrar(self) -> None:
+        if self._smtp is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self._smtp.quit()
+            self._smtp.close()
+            self._smtp = None

@@ -30,11 +30,15 @@ import httpx
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
+from comun.almacen import al_confirmar
+from comun.despertador import Despertador
 from comun.eventos import Datos, Evento
 from servicios.notificaciones.cartero import Repartidor
 from servicios.notificaciones.schemas import EventoWebhook
 
 log = logging.getLogger(__name__)
+# Touched after a commit that wrote a webhook delivery in this process: the mensajero posts it.
+hay_entregas = Despertador()
 TIPOS = frozenset(e.value for e in EventoWebhook)
 ESPACIO = uuid.UUID("6f1d3a2e-8c4b-4e0a-9a51-7d0c2b9e4f11")  # namespace of delivery ids
 VENTANA_S = 300  # what the README tells receivers to accept as a signature's age
@@ -189,6 +193,7 @@ def crear_entregas(
                 },
                 session=s,
             )
+            al_confirmar(s, hay_entregas.tocar)
 
 
 def _extra(evento: Evento, datos: Datos) -> dict[str, Any]:
@@ -242,6 +247,7 @@ class Mensajero(Repartidor):
     coleccion = "webhook_entregas"
     # Oldest first among those due at once: after an outage the oldest carries the back-off.
     orden = [("proximo_intento", 1), ("creada_en", 1)]  # noqa: RUF012 - read only
+    despertador = hay_entregas
 
     def __init__(
         self,
@@ -250,7 +256,7 @@ class Mensajero(Repartidor):
         espera_max_s: float,
         timeout_s: float = 10.0,
         permitir_privadas: bool = False,
-        pausa: float = 0.5,
+        pausa: float = 1.0,
     ) -> None:
         super().__init__(db, pausa)
         self.espera_inicial_s = espera_inicial_s

@@ -2,6 +2,7 @@
 
 import threading
 
+from comun.cifras import Plegador
 from comun.servicio import arrancar
 from comun.worker import correr_worker
 from servicios.plazos import dependencias
@@ -19,7 +20,11 @@ def main() -> None:
         barrido.correr(parar, ctx.ajustes.barrido_intervalo_s)
 
     correr_worker(
-        SERVICIO, ctx.ajustes, ctx.db, manejadores(ctx.db, politica), bucles={"barrido": barrer}
+        SERVICIO,
+        ctx.ajustes,
+        ctx.db,
+        manejadores(ctx.db, politica),
+        bucles={"barrido": barrer, "cifras": Plegador(ctx.db).correr},
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -553,3 +554,27 @@ def test_un_relay_que_se_detiene_suelta_el_turno_en_el_acto(publicador, metricas
     uno.correr(parar)
 
     assert otro.tengo_el_turno() is True  # at once, not after the 60 s lease
+
+
+def test_un_evento_escrito_despierta_al_relay_que_dormia(
+    canal, topo, servicio, publicador, metricas, db: Database
+):
+    """Issue 10: a quiet relay looks on its own only every `pausa_en_reposo` (here a minute);
+    an event committed in this process is published at once, and not before its commit."""
+    declarar(canal, topo, servicio, ["reclamo.cerrado"])
+    outbox.preparar(db)
+    relay = Relay(db, publicador, metricas, pausa=60.0, pausa_en_reposo=60.0)
+    parar = threading.Event()
+    hilo = threading.Thread(target=relay.correr, args=(parar,), daemon=True)
+    hilo.start()
+    try:
+        time.sleep(1.5)  # it found nothing and went to sleep
+        evento = cerrado("PDR-DESPIERTA")
+        almacen.en_transaccion(db, lambda s: outbox.encolar(db, [evento], s))
+        _, propiedades, _ = esperar(
+            lambda: tomar(canal, topo.cola(servicio)), "el relay publica sin esperar su vuelta", 10
+        )
+        assert propiedades.message_id == evento.id
+    finally:
+        parar.set()
+        hilo.join(10)

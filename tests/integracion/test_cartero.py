@@ -4,6 +4,7 @@ that is down costs a retry, never the message; once sent, the proof is kept and 
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime
 from email import policy
 from email.parser import BytesParser
@@ -11,6 +12,7 @@ from email.parser import BytesParser
 import pytest
 from aiosmtpd.controller import Controller
 
+from comun import almacen
 from herramientas.buzon import Buzon
 from servicios.notificaciones import dependencias
 from servicios.notificaciones.ajustes import AjustesNotificaciones
@@ -132,3 +134,84 @@ def test_al_detenerse_termina_y_registra_el_correo_en_curso_y_deja_el_resto(db, 
     pendientes = [c for c in claves if estados[c][0] == "pendiente"]
     for clave in pendientes:  # not claimed: another worker may send them at once
         assert db.entregas.find_one({"_id": clave})["proximo_intento"] <= datetime.now(UTC)
+
+
+class _BuzonQueCuenta(Buzon):
+    """The mail catcher, counting the SMTP sessions it was opened for."""
+
+    def __init__(self, carpeta) -> None:
+        super().__init__(carpeta)
+        self.sesiones = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.sesiones += 1
+        session.host_name = hostname
+        return responses
+
+
+def test_una_conexion_smtp_sirve_varios_correos_y_se_reabre_si_el_servidor_la_cerro(tmp_path):
+    """Issue 10: a handshake per mail cost more than the mail. One connection carries mail after
+    mail; when the server has dropped it (a restart, an idle timeout) the next mail opens another
+    and goes through, once."""
+    puerto = _puerto_libre()
+    correo = dependencias.Correo(AjustesNotificaciones(token_interno="x" * 32, smtp_puerto=puerto))
+    buzon = _BuzonQueCuenta(tmp_path / "correo")
+    controlador = Controller(buzon, hostname="127.0.0.1", port=puerto)
+    controlador.start()
+    try:
+        for n in range(3):
+            correo.enviar(f"c{n}@prueba.pe", f"Asunto {n}", "Cuerpo", f"<m{n}@reclamos.gob.pe>")
+        assert buzon.sesiones == 1
+    finally:
+        controlador.stop()
+    controlador = Controller(buzon, hostname="127.0.0.1", port=puerto)
+    controlador.start()
+    try:
+        correo.enviar("c3@prueba.pe", "Asunto 3", "Cuerpo", "<m3@reclamos.gob.pe>")
+    finally:
+        controlador.stop()
+        correo.cerrar()
+    assert buzon.sesiones == 2
+    recibidos = sorted(
+        BytesParser(policy=policy.default).parsebytes(f.read_bytes())["To"]
+        for f in (tmp_path / "correo").glob("*.eml")
+    )
+    assert recibidos == ["c0@prueba.pe", "c1@prueba.pe", "c2@prueba.pe", "c3@prueba.pe"]
+
+
+def test_una_entrega_nueva_despierta_al_cartero_sin_esperar_su_vuelta(db, tmp_path):
+    """The cartero looks on its own only every `pausa` (here a minute); a delivery committed in
+    this process wakes it at once."""
+    puerto = _puerto_libre()
+    ajustes = AjustesNotificaciones(token_interno="x" * 32, smtp_puerto=puerto)
+    dependencias.preparar(db)
+    cartero = Cartero(db, dependencias.Correo(ajustes), max_intentos=3, pausa=60.0)
+    controlador = Controller(Buzon(tmp_path / "correo"), hostname="127.0.0.1", port=puerto)
+    controlador.start()
+    parar = threading.Event()
+    hilo = threading.Thread(target=cartero.correr, args=(parar,), daemon=True)
+    try:
+        hilo.start()
+        time.sleep(1.0)  # the cartero found nothing and went to sleep
+
+        def encolar(sesion) -> None:
+            dependencias.encolar_entrega(
+                db,
+                sesion,
+                "R-5555-6666-7777:acuse",
+                "R-5555-6666-7777",
+                "acuse",
+                "ciudadano",
+                "ana@prueba.pe",
+                ("Reclamo R-5555-6666-7777 registrado", "Cuerpo"),
+            )
+
+        almacen.en_transaccion(db, encolar)
+        limite = time.monotonic() + 15
+        while time.monotonic() < limite and not list((tmp_path / "correo").glob("*.eml")):
+            time.sleep(0.1)
+        assert list((tmp_path / "correo").glob("*.eml")), "el cartero siguió durmiendo"
+    finally:
+        parar.set()
+        hilo.join(10)
+        controlador.stop()
