@@ -169,20 +169,17 @@ class Publicador:
         the connection and the next publish is as fast as any. One the broker closed meanwhile
         is let go here."""
         limite = time.monotonic() + segundos
+        despertador = despertador or Despertador()  # untouched by anyone: a plain wait
         while not parar.is_set():
             restante = limite - time.monotonic()
             if restante <= 0:
                 return
-            if despertador is not None and despertador.esperar(min(restante, 0.5)):
+            if despertador.esperar(min(restante, 0.5)):
                 return
             if self._conexion is None or not self._conexion.is_open:
-                if despertador is None:
-                    parar.wait(restante)
                 continue
             try:
-                # With a wake-up, the wait was above: only what arrived is read here.
-                limite_io = 0 if despertador is not None else min(restante, 0.2)
-                self._conexion.process_data_events(time_limit=limite_io)
+                self._conexion.process_data_events(time_limit=0)  # what arrived meanwhile
             except AMQPError:
                 log.info("publicador: el broker cerró la conexión inactiva; se abrirá otra")
                 self.cerrar()

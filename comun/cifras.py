@@ -40,6 +40,7 @@ from comun.almacen import AlmacenOcupado, al_confirmar, asegurar_colecciones, en
 from comun.despertador import Despertador
 from comun.tiempo import LIMA
 
+log = logging.getLogger(__name__)
 COLECCION = "cifras"
 PENDIENTES = "cifras_pendientes"  # changes written by handlers, not folded yet
 LOTE = 500  # changes folded per transaction
@@ -47,7 +48,6 @@ LOTE = 500  # changes folded per transaction
 hay_pendientes = Despertador()
 TODAS = "*"  # the unidad of an entity's total bucket
 SIN_UNIDAD = "-"  # a reclamo whose unit is not known yet
-log = logging.getLogger(__name__)
 PATRON_MES = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 MAX_MESES = 120
 

@@ -127,12 +127,13 @@ def _por_clase(por_programa: dict[str, float]) -> dict[str, float]:
     return dict(sorted(clases.items(), key=lambda x: -x[1]))
 
 
-def _eventos(p: Plataforma) -> int:
-    """Events written to every service's outbox so far (kept a week: none expired in a run)."""
+def _outbox(p: Plataforma, filtro: dict) -> int:
+    """Documents of every service's outbox that match `filtro` (sent events are kept a week:
+    none expires during a run, so all of them counts the events written)."""
     total = 0
     for i, s in enumerate(("gateway", *SERVICIOS)):
         with MongoClient(p._mongo(i, s)) as c:
-            total += c[s].outbox.count_documents({})
+            total += c[s].outbox.count_documents(filtro)
     return total
 
 
@@ -147,15 +148,7 @@ def en_cola(p: Plataforma) -> int:
         )
     finally:
         conexion.close()
-    return mensajes + _pendientes_outbox(p)
-
-
-def _pendientes_outbox(p: Plataforma) -> int:
-    total = 0
-    for i, s in enumerate(("gateway", *SERVICIOS)):
-        with MongoClient(p._mongo(i, s)) as c:
-            total += c[s].outbox.count_documents({"pendiente": True})
-    return total
+    return mensajes + _outbox(p, {"pendiente": True})
 
 
 def drenar(p: Plataforma, plazo: float = 900.0) -> float:
@@ -204,7 +197,7 @@ def fase_vida(p, medidor, claves, reloj, planes, clientes) -> dict:
 def fase_ingreso(p, medidor, claves, reloj, planes, clientes) -> dict:
     buzon = Buzon(p.correo, {})
     replay = Replay(p.url, planes, claves, reloj, buzon, clientes=clientes, observar_cada=10)
-    viajes, eventos, antes = medidor.viajes(), _eventos(p), medidor.foto()
+    viajes, eventos, antes = medidor.viajes(), _outbox(p, {}), medidor.foto()
     duracion = replay.correr(False, None, plazo=max(600.0, 1.0 * len(planes)))
     # Sustained means everything the filings caused is done, not only the acuses.
     duracion += drenar(p)
@@ -224,7 +217,7 @@ def fase_ingreso(p, medidor, claves, reloj, planes, clientes) -> dict:
         "cpu_ms_por_reclamo_total": round(sum(por_programa.values()), 1),
         "cpu_ms_por_clase": _por_clase(por_programa),
         "viajes_al_almacen_por_reclamo": por_almacen,
-        "eventos_por_reclamo": round((_eventos(p) - eventos) / max(1, n), 1),
+        "eventos_por_reclamo": round((_outbox(p, {}) - eventos) / max(1, n), 1),
         "errores": replay.errores[:20],
     }
 
