@@ -475,6 +475,8 @@ def _propiedades(propiedades, cabeceras: dict, correlacion: str | None) -> pika.
         type=_texto(propiedades, "type"),
         correlation_id=correlacion,
         headers=cabeceras,
+        # When this copy was set aside: `herramientas.parking` shows it as the time parked.
+        timestamp=int(time.time()),
     )
 
 
