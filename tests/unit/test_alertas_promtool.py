@@ -95,3 +95,16 @@ def test_cada_alerta_tiene_severidad_resumen_y_descripcion():
         assert regla["labels"]["severity"] in ("critica", "aviso"), nombre
         anotaciones = regla["annotations"]
         assert anotaciones["summary"].strip() and anotaciones["description"].strip(), nombre
+
+
+@pytest.mark.skipif(
+    shutil.which("amtool") is None,
+    reason="amtool no está instalado (Debian: apt-get install prometheus-alertmanager)",
+)
+def test_la_configuracion_de_alertmanager_es_valida():
+    archivo = RAIZ / "infra" / "alertmanager" / "alertmanager.yml"
+    resultado = subprocess.run(
+        ["amtool", "check-config", str(archivo)], capture_output=True, text=True, timeout=60
+    )
+    assert resultado.returncode == 0, resultado.stdout + resultado.stderr
+    assert "SUCCESS" in resultado.stdout
