@@ -31,6 +31,7 @@ from comun.almacen import AlmacenOcupado
 from comun.despertador import Despertador
 from comun.eventos import Evento, EventoInvalido, leer_evento
 from comun.logs import con_correlacion, correlacion_actual, id_seguro
+from comun.metricas import Metricas
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +226,7 @@ class Consumidor:
         prefetch: int = 50,
         disponible: Callable[[], bool] = lambda: True,
         hilos: int = 4,
+        metricas: Metricas | None = None,
     ) -> None:
         self.url = url
         self.topo = topo
@@ -236,6 +238,8 @@ class Consumidor:
         self.hilos = hilos
         self._pausar = threading.Event()
         self._caida: BaseException | None = None
+        self.metricas = metricas or Metricas(servicio)
+        self.metricas.preparar_consumo()
 
     def correr(self, parar: threading.Event) -> None:
         while not parar.is_set():
@@ -310,7 +314,14 @@ class Consumidor:
                 log.exception("consumidor: mensaje que no se pudo atender; se aparca")
                 motivo = f"mensaje no atendible: {_motivo(exc)}"
                 accion = functools.partial(
-                    self._reenviar, canal, metodo, propiedades, cuerpo, motivo, True
+                    self._reenviar,
+                    canal,
+                    metodo,
+                    propiedades,
+                    cuerpo,
+                    motivo,
+                    True,
+                    causa="invalido",
                 )
             except BaseException as exc:  # the process is dying (a test simulates it this way)
                 self._caida = exc
@@ -325,7 +336,7 @@ class Consumidor:
             evento, datos = leer_evento(cuerpo)
         except EventoInvalido as exc:
             return functools.partial(
-                self._reenviar, canal, metodo, propiedades, cuerpo, str(exc), True
+                self._reenviar, canal, metodo, propiedades, cuerpo, str(exc), True, causa="invalido"
             )
         # Every line the event causes carries the correlation of its chain (or its own id).
         correlacion = id_seguro(evento.correlacion) or correlacion_actual() or id_seguro(evento.id)
@@ -360,6 +371,7 @@ class Consumidor:
                     False,
                     intentos,
                     esperas,
+                    causa="bloqueo",
                 )
             return self._fallo(canal, metodo, propiedades, cuerpo, evento, exc, intentos + 1)
         except Exception as exc:
@@ -392,10 +404,12 @@ class Consumidor:
         aparcar: bool,
         intentos: int = 0,
         esperas: int = 0,
+        causa: str = "fallo",
     ) -> None:
         """Moves the message to the retry or the parking queue (confirmed), then acks it: if the
         worker dies in between, the message is delivered again, never lost. The copy keeps the
-        correlation (the property, or the one its handling ran with), whatever else is lost."""
+        correlation (the property, or the one its handling ran with), whatever else is lost.
+        `causa` (comun.metricas.CAUSAS_*) labels the move in the metrics."""
         correlacion = _texto(propiedades, "correlation_id") or correlacion_actual()
         cabeceras = _cabeceras(propiedades)
         cabeceras.update(
@@ -425,6 +439,12 @@ class Consumidor:
                 if k.startswith("x-") and isinstance(v, str | int)
             }
             publicar(_propiedades(None, nuestras, correlacion))
+        # Counted once the broker confirmed the copy (a redelivery after a crash counts again:
+        # the copy is there twice).
+        if aparcar:
+            self.metricas.aparcado(causa)
+        else:
+            self.metricas.reintentado(causa)
         canal.basic_ack(metodo.delivery_tag)
         if aparcar:
             log.error(

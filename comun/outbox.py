@@ -8,6 +8,7 @@ between the two only delays: the event is published again and consumers drop the
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -28,7 +29,7 @@ from comun.almacen import al_confirmar
 from comun.despertador import Despertador
 from comun.eventos import Evento
 from comun.logs import con_correlacion, id_seguro
-from comun.metricas import Metricas
+from comun.metricas import Metricas, Muestra, medir_al_leer
 
 log = logging.getLogger(__name__)
 COLECCION = "outbox"
@@ -68,6 +69,25 @@ def pendientes(db: Database) -> int:
     return db[COLECCION].count_documents({"pendiente": True})
 
 
+def lectura(db: Database) -> list[Muestra]:
+    """The outbox's backlog and the age of its oldest pending event (the relay's lag), as a
+    scrape reads them: from the store, whatever the relay is doing. The age comes from `orden`
+    (an ObjectId: the writer's real clock), not from the event's domain time."""
+    primero = db[COLECCION].find_one({"pendiente": True}, {"orden": 1}, sort=[("orden", ASCENDING)])
+    edad = 0.0
+    if primero is not None and isinstance(primero.get("orden"), ObjectId):
+        edad = (datetime.now(UTC) - primero["orden"].generation_time).total_seconds()
+    return [
+        Muestra("outbox_pendientes", float(pendientes(db))),
+        Muestra("outbox_antiguedad_segundos", max(edad, 0.0)),
+    ]
+
+
+def medir(db: Database, servicio: str) -> None:
+    """The service's outbox gauges on this process's /metrics (comun.metricas.medir_al_leer)."""
+    medir_al_leer(servicio, "outbox", functools.partial(lectura, db))
+
+
 class Relay:
     """Publishes pending outbox events in the order they were written."""
 
@@ -96,7 +116,6 @@ class Relay:
         self.turno = turno
         self.yo = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._turno_hasta = 0.0
-        self._medido_en = 0.0
 
     def una_vuelta(self) -> int:
         docs = list(
@@ -140,12 +159,6 @@ class Relay:
                 "relay: evento sin cola que lo reciba", extra={"tipo": tipo, "evento": doc["_id"]}
             )
 
-    def _medir_pendientes(self) -> None:
-        # A count is a query: once every few seconds is enough for a dashboard.
-        if time.monotonic() - self._medido_en > 5:
-            self._medido_en = time.monotonic()
-            self.metricas.outbox_pendientes(pendientes(self.db))
-
     def tengo_el_turno(self) -> bool:
         """One relay per service publishes at a time, however many workers run: the others would
         only publish the same events again. The turn is a lease in the service's own store; if
@@ -175,7 +188,6 @@ class Relay:
                 if self.una_vuelta() > 0:
                     self._ultimo_envio = time.monotonic()
                     continue
-                self._medir_pendientes()
                 quieto = time.monotonic() - self._ultimo_envio > self.reposo_tras
                 pausa = self.pausa_en_reposo if quieto else self.pausa
                 self.publicador.esperar(pausa, parar, hay_eventos)

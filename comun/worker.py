@@ -12,7 +12,7 @@ from collections.abc import Callable
 from prometheus_client import start_http_server
 from pymongo.database import Database
 
-from comun import almacen
+from comun import almacen, outbox
 from comun.ajustes import Ajustes
 from comun.bus import Consumidor, Publicador
 from comun.consumo import Despachador, Manejador
@@ -41,6 +41,9 @@ def correr_worker(
     # Loopback unless HOST_METRICAS says otherwise: the counters are for Prometheus, not the world.
     servidor_metricas, _ = start_http_server(ajustes.puerto_metricas, addr=ajustes.host_metricas)
     topo = ajustes.topologia()
+    # The outbox's backlog, counted in the store when Prometheus scrapes: visible whatever the
+    # relay is doing (the broker down, another worker holding the turn).
+    outbox.medir(db, servicio)
     despachador = Despachador(db, servicio, manejadores, metricas)
     tareas: dict[str, Bucle] = {
         "relay": Relay(db, Publicador(ajustes.amqp_url, topo), metricas).correr,
@@ -56,6 +59,7 @@ def correr_worker(
             prefetch=ajustes.prefetch,
             hilos=ajustes.hilos_consumo,
             disponible=lambda: almacen.responde(db),
+            metricas=metricas,
         )
         tareas["consumidor"] = consumidor.correr
     hilos = [

@@ -23,6 +23,7 @@ from pymongo.database import Database
 from comun.almacen import en_transaccion
 from comun.eventos import NotificacionEntregada, nuevo_evento
 from comun.logs import con_correlacion, id_seguro
+from comun.metricas import Entregas
 from comun.outbox import encolar
 from servicios.notificaciones.dependencias import Correo, hay_entregas
 
@@ -45,10 +46,12 @@ class Repartidor:
     # Touched when a handler of this process commits a new delivery: sent at once. Without a
     # touch the loop looks every `pausa` seconds (retries that fell due, other processes).
     despertador = hay_entregas
+    canal = "correo"  # the metrics' label (comun.metricas.CANALES)
 
     def __init__(self, db: Database, pausa: float = 1.0) -> None:
         self.db = db
         self.pausa = pausa
+        self.medidas = Entregas(self.canal)
 
     def correr(self, parar: threading.Event) -> None:
         while not parar.is_set():
@@ -105,6 +108,7 @@ class Cartero(Repartidor):
         intentos = entrega["intentos"] + 1
         error = f"{type(exc).__name__}: {exc}"[:500]
         log.warning("entrega fallida", extra={"entrega": entrega["_id"], "intento": intentos})
+        self.medidas.intento_fallido()
         if intentos >= self.max_intentos:
             self._terminar(entrega, "fallida", {"ultimo_error": error})
             return
@@ -149,6 +153,10 @@ class Cartero(Repartidor):
             encolar(self.db, [evento], s)
 
         en_transaccion(self.db, guardar)
+        if estado == "enviada":
+            self.medidas.enviada()
+        else:
+            self.medidas.fallida()
         with con_correlacion(correlacion):
             log.info(
                 "entrega %s", estado, extra={"entrega": entrega["_id"], "codigo": entrega["codigo"]}

@@ -248,6 +248,7 @@ class Mensajero(Repartidor):
     # Oldest first among those due at once: after an outage the oldest carries the back-off.
     orden = [("proximo_intento", 1), ("creada_en", 1)]  # noqa: RUF012 - read only
     despertador = hay_entregas
+    canal = "webhook"
 
     def __init__(
         self,
@@ -334,6 +335,12 @@ class Mensajero(Repartidor):
                     {"$set": {"proximo_intento": siguiente}},
                 )
         self.db.webhook_entregas.update_one({"_id": entrega["_id"]}, cambios)
+        if error is None:
+            self.medidas.enviada()
+        else:
+            self.medidas.intento_fallido()
+            if cambios["$set"].get("estado") == "fallida":
+                self.medidas.fallida()
         log.info(
             "webhook %s",
             "entregado" if error is None else "fallido",

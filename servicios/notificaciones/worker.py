@@ -3,7 +3,7 @@ cartero that sends mail and the mensajero that POSTs entity webhooks."""
 
 from comun.servicio import arrancar
 from comun.worker import correr_worker
-from servicios.notificaciones import dependencias
+from servicios.notificaciones import dependencias, metricas
 from servicios.notificaciones.ajustes import AjustesNotificaciones
 from servicios.notificaciones.cartero import Cartero
 from servicios.notificaciones.manejadores import SERVICIO, manejadores
@@ -13,6 +13,7 @@ from servicios.notificaciones.webhooks import Mensajero
 def main() -> None:
     ctx = arrancar(SERVICIO, AjustesNotificaciones, preparar=dependencias.preparar)
     a = ctx.ajustes
+    metricas.medir(ctx.db, SERVICIO)
     cartero = Cartero(ctx.db, dependencias.Correo(a), a.max_intentos)
     mensajero = Mensajero(
         ctx.db,

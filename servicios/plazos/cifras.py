@@ -17,6 +17,7 @@ from comun import cifras
 from comun.cifras import SIN_UNIDAD, Aporte, mes_de
 from comun.consumo import Manejador
 from comun.eventos import Datos, Evento
+from servicios.plazos import metricas
 
 
 def unidad_de(doc: dict) -> str:
@@ -48,7 +49,10 @@ def con_cifras(db: Database, manejador: Manejador) -> Manejador:
         emitidos = manejador(evento, datos, s)
         if evento.codigo:
             despues = db.plazos.find_one({"_id": evento.codigo}, session=s)
-            cifras.mover(db, aporte(antes), aporte(despues), s)
+            previo, nuevo = aporte(antes), aporte(despues)
+            cifras.mover(db, previo, nuevo, s)
+            if previo is None and nuevo is not None:  # answered now: counted after the commit
+                metricas.respondido(s, evento.codigo, bool(nuevo.valores["a_tiempo"]))
         return emitidos
 
     return envuelto

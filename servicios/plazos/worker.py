@@ -5,7 +5,7 @@ import threading
 from comun.cifras import Plegador
 from comun.servicio import arrancar
 from comun.worker import correr_worker
-from servicios.plazos import dependencias
+from servicios.plazos import dependencias, metricas
 from servicios.plazos.ajustes import AjustesPlazos
 from servicios.plazos.barrido import Barrido
 from servicios.plazos.manejadores import SERVICIO, manejadores
@@ -14,6 +14,7 @@ from servicios.plazos.manejadores import SERVICIO, manejadores
 def main() -> None:
     ctx = arrancar(SERVICIO, AjustesPlazos, preparar=dependencias.preparar)
     politica = ctx.ajustes.politica()
+    metricas.medir(ctx.db, SERVICIO)
     barrido = Barrido(ctx.db, politica)
 
     def barrer(parar: threading.Event) -> None:
