@@ -2,8 +2,9 @@
 #
 # Una sola imagen para toda la plataforma: los cinco servicios (procesos web y worker) y el
 # gateway. El proceso que corre lo decide `command` en compose.yaml (o el manifiesto de
-# Kubernetes). No contiene secretos: todo llega por variables de entorno al arrancar.
-ARG PYTHON_IMAGE=python:3.11-slim
+# Kubernetes). No contiene secretos: llegan al arrancar como archivos (*_FILE) o variables.
+# Solo el conjunto de ejecución: nada de pruebas, lanzador local, servidor embebido ni buzón.
+ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
 FROM ${PYTHON_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -14,21 +15,23 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# 1) Dependencias, en su propia capa: solo se reconstruye cuando cambia pyproject.toml.
-#    Las versiones están fijadas en pyproject.toml (única fuente de verdad).
-COPY pyproject.toml ./
-RUN python -c "import tomllib; d = tomllib.load(open('pyproject.toml', 'rb')); print('\n'.join(d['project']['dependencies']))" > /tmp/requisitos.txt \
- && pip install -r /tmp/requisitos.txt \
- && rm /tmp/requisitos.txt
+# 1) Dependencias, en su propia capa: solo se reconstruye cuando cambia el lock. requirements.lock
+#    fija cada paquete (también los transitivos) con sus hashes; se genera desde pyproject.toml
+#    con scripts/bloquear.sh. --no-deps: nada que no esté en el lock entra en la imagen.
+COPY requirements.lock ./
+RUN pip install --require-hashes --no-deps -r requirements.lock \
+ && rm requirements.lock
 
-# 2) El código de la plataforma (sin extras: el servidor embebido es solo para desarrollo local).
+# 2) El código de la plataforma, sin sus dependencias (ya instaladas desde el lock).
+COPY pyproject.toml ./
 COPY comun ./comun
 COPY servicios ./servicios
 COPY gateway ./gateway
 COPY herramientas ./herramientas
 RUN pip install --no-deps . \
  && rm -rf build ./*.egg-info \
- && python -c "import comun, servicios, gateway, herramientas"
+ && python -c "import comun, servicios, gateway, herramientas" \
+ && pip check
 
 # 3) Usuario sin privilegios; el código queda de root y de solo lectura para él.
 RUN groupadd --system --gid 10001 plataforma \

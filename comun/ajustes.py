@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import os
+from pathlib import Path
+from typing import Any, Self
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 from pymongo.database import Database
 
 from comun import almacen
@@ -17,6 +27,12 @@ class Ajustes(BaseSettings):
 
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
     mongo_url: str = "mongodb://127.0.0.1:27017"
+    # Credentials kept out of the URLs (usually AMQP_CLAVE_FILE / MONGO_CLAVE_FILE, a mounted
+    # secret): when a clave is given, the URL is rebuilt with it (and the usuario, if given).
+    amqp_usuario: str = ""
+    amqp_clave: SecretStr = SecretStr("")
+    mongo_usuario: str = ""
+    mongo_clave: SecretStr = SecretStr("")
     # Each service has its own database; empty means "the service's name".
     mongo_db: str = ""
     # Durable writes (DESIGN.md §3): journaled, and acknowledged by a majority on a replica set.
@@ -46,6 +62,31 @@ class Ajustes(BaseSettings):
     # queries only what is due, through an index.
     barrido_intervalo_s: float = 30.0
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            SecretosEnArchivos(settings_cls),
+            dotenv_settings,
+            file_secret_settings,
+        )
+
+    @model_validator(mode="after")
+    def _credenciales_en_urls(self) -> Self:
+        self.amqp_url = con_credenciales(self.amqp_url, self.amqp_usuario, self.amqp_clave, "AMQP")
+        self.mongo_url = con_credenciales(
+            self.mongo_url, self.mongo_usuario, self.mongo_clave, "MONGO"
+        )
+        return self
+
     def topologia(self) -> Topologia:
         return Topologia(self.bus_nombre, self.limite_intentos, self.retraso_reintento_ms)
 
@@ -62,3 +103,47 @@ class Ajustes(BaseSettings):
             j=self.mongo_j,
             timeout_ms=self.mongo_timeout_ms,
         )
+
+
+class SecretosEnArchivos(PydanticBaseSettingsSource):
+    """`X_FILE=/ruta` gives the setting `x` the content of that file, the way Docker and
+    Kubernetes mount secrets: the secret stays out of the environment (which `docker inspect` and
+    /proc/PID/environ show). Setting both X and X_FILE is refused: which one wins would be a guess.
+    """
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads every field at once
+
+    def __call__(self) -> dict[str, Any]:
+        entorno = {clave.lower(): valor for clave, valor in os.environ.items()}
+        valores: dict[str, Any] = {}
+        for nombre in self.settings_cls.model_fields:
+            ruta = entorno.get(f"{nombre}_file")
+            if ruta is None:
+                continue
+            variable = nombre.upper()
+            if nombre in entorno:
+                raise ValueError(f"{variable} y {variable}_FILE están definidas: defina solo una.")
+            try:
+                contenido = Path(ruta).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ValueError(
+                    f"{variable}_FILE: no se puede leer {ruta} ({exc.strerror})."
+                ) from None
+            valores[nombre] = contenido.rstrip("\r\n")  # files written by `echo` end in a newline
+        return valores
+
+
+def con_credenciales(url: str, usuario: str, clave: SecretStr, nombre: str) -> str:
+    """`url` with `usuario:clave@` as its credentials (percent-encoded, so any character is safe);
+    unchanged without a clave. A URL with several hosts (a replica set) keeps them all."""
+    secreto = clave.get_secret_value()
+    if not secreto:
+        return url
+    partes = urlsplit(url)
+    previo, _, hosts = partes.netloc.rpartition("@")
+    usuario = usuario or unquote(previo.partition(":")[0])
+    if not usuario:
+        raise ValueError(f"{nombre}_CLAVE sin usuario: defina {nombre}_USUARIO.")
+    netloc = f"{quote(usuario, safe='')}:{quote(secreto, safe='')}@{hosts}"
+    return urlunsplit(partes._replace(netloc=netloc))

@@ -23,13 +23,17 @@ if [ -z "$PY" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; the
 fi
 [ -n "$PY" ] || falta "Se necesita Python 3.11 o superior con venv (Debian: sudo apt-get install python3 python3-venv)."
 
-# 2. The virtual environment, (re)installed when pyproject.toml changes: versions are pinned there.
-huella="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+# 2. The virtual environment: exactly requirements-dev.lock (every package pinned, with hashes;
+#    generated from pyproject.toml by scripts/bloquear.sh), then this tree itself, editable. Made
+#    afresh when the lock or pyproject.toml changes, so nothing outside the lock lingers.
+huella="$(cat pyproject.toml requirements-dev.lock | sha256sum | cut -d' ' -f1)"
 if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.instalado 2>/dev/null)" != "$huella" ]; then
-  echo "Preparando el entorno virtual (.venv)..."
-  "$PY" -m venv .venv || falta "No se pudo crear el entorno virtual (Debian: sudo apt-get install python3-venv)."
+  echo "Preparando el entorno virtual (.venv) desde requirements-dev.lock..."
+  "$PY" -m venv --clear .venv || falta "No se pudo crear el entorno virtual (Debian: sudo apt-get install python3-venv)."
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".[dev]"
+  .venv/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements-dev.lock ||
+    falta "No se pudo instalar requirements-dev.lock (¿hay conexión con PyPI?)."
+  .venv/bin/python -m pip install --quiet --no-deps -e .
   echo "$huella" > .venv/.instalado
 fi
 
@@ -89,3 +93,45 @@ if ! broker_responde; then
     Instálelo e inícielo:  sudo apt-get install rabbitmq-server && sudo systemctl start rabbitmq-server
     o indique otro broker:  AMQP_URL=amqp://usuario:clave@host:5672/%2F"
 fi
+
+# 5. Prometheus and Alertmanager from Debian: the local launcher runs its own instances (on its
+#    own ports) scraping every process and the broker, so monitoring works without Docker.
+#    Optional like Node: without them the platform runs unmonitored and the monitoring tests say why.
+if ! command -v prometheus >/dev/null 2>&1 || ! command -v prometheus-alertmanager >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ "${INSTALAR_PROMETHEUS:-1}" = 1 ]; then
+    echo "Instalando prometheus y prometheus-alertmanager con apt-get (INSTALAR_PROMETHEUS=0 para evitarlo)..."
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      prometheus prometheus-alertmanager ||
+      aviso "apt-get no pudo instalar prometheus y prometheus-alertmanager: la plataforma local correrá sin monitoreo."
+  else
+    aviso "Faltan prometheus y prometheus-alertmanager: la plataforma local correrá sin monitoreo.
+    Instálelos (Debian: sudo apt-get install prometheus prometheus-alertmanager) y ejecute scripts/preparar.sh."
+  fi
+fi
+
+# 6. The broker's own metrics (queue depth, consumers; rabbitmq_prometheus on port 15692) and its
+#    console, when the broker is on this machine: plugins enabled once, online (no restart).
+#    Enabling one already on changes nothing.
+host_broker="$(.venv/bin/python -c 'import os, urllib.parse; print(urllib.parse.urlsplit(os.environ["AMQP_URL"]).hostname or "")')"
+metricas_broker() {
+  .venv/bin/python -c 'import sys, urllib.request
+try:
+    sys.exit(0 if urllib.request.urlopen("http://127.0.0.1:15692/metrics", timeout=3).status == 200 else 1)
+except OSError:
+    sys.exit(1)'
+}
+case "$host_broker" in
+  127.0.0.1 | localhost | ::1)
+    if ! metricas_broker; then
+      plugins="rabbitmq_management rabbitmq_prometheus"
+      if [ "$(id -u)" = 0 ] && PATH="$PATH:/usr/sbin" command -v rabbitmq-plugins >/dev/null 2>&1; then
+        echo "Habilitando en RabbitMQ: ${plugins}..."
+        PATH="$PATH:/usr/sbin" rabbitmq-plugins enable --quiet $plugins >/dev/null ||
+          aviso "No se pudieron habilitar ${plugins}: los paneles de colas no tendrán datos."
+        for _ in $(seq 1 20); do metricas_broker && break; sleep 1; done
+      else
+        aviso "RabbitMQ no expone sus métricas (puerto 15692): los paneles y alertas de colas no tendrán datos.
+    Habilítelas:  sudo rabbitmq-plugins enable ${plugins}"
+      fi
+    fi ;;
+esac
