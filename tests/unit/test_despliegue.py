@@ -158,8 +158,14 @@ def test_los_secretos_llegan_como_archivos() -> None:
         "mongo_keyfile",
         "smtp_clave",
         "grafana_admin_clave",
+        "alertmanager_smtp_clave",
+        "alertmanager_webhook_token",
     }
     assert declarados == esperados
+    # Every file Alertmanager's configuration reads is mounted in its container.
+    config_alertas = (RAIZ / "infra" / "alertmanager" / "alertmanager.yml").read_text()
+    leidos = set(re.findall(r"/run/secrets/([\w-]+)", config_alertas))
+    assert leidos and leidos <= set(SERVICIOS["alertmanager"]["secrets"])
     assert all("file" in s for s in COMPOSE["secrets"].values())
     entorno_grafana = SERVICIOS["grafana"]["environment"]
     assert entorno_grafana["GF_SECURITY_ADMIN_PASSWORD__FILE"] == "/run/secrets/grafana_admin_clave"
