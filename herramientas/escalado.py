@@ -288,6 +288,7 @@ class Escalador:
         self.lector = lector
         self.backend = backend
         self.memorias: dict[str, Memoria] = {}
+        self.detallado = False  # a line for every service at every step
 
     def paso(self, servicios: list[str], ahora: float | None = None) -> dict[str, Decision]:
         ahora = time.monotonic() if ahora is None else ahora
@@ -305,12 +306,16 @@ class Escalador:
             if decision.workers != actuales:
                 self.backend.escalar(servicio, decision.workers)
             decisiones[servicio] = decision
-            lectura = lecturas[servicio]
-            print(
-                f"{servicio}: {lectura.mensajes} mensajes, {lectura.consumidores} consumidores, "
-                f"{actuales} → {decision.workers} workers ({decision.motivo})",
-                flush=True,
-            )
+            # A line when something changes or a cool-down starts, not every step (the local
+            # scaler writes to the platform's shared log).
+            empieza_espera = decision.motivo.startswith("espera") and memoria == Memoria()
+            if decision.workers != actuales or empieza_espera or self.detallado:
+                lectura = lecturas[servicio]
+                print(
+                    f"{servicio}: {lectura.mensajes} mensajes, {lectura.consumidores} "
+                    f"consumidores, {actuales} → {decision.workers} workers ({decision.motivo})",
+                    flush=True,
+                )
         return decisiones
 
 
@@ -352,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     lector = LectorColas(os.environ.get("AMQP_URL", AMQP_URL_POR_DEFECTO), opciones.bus)
     escalador = Escalador(politica, lector, backend)
+    escalador.detallado = opciones.una_vez
     servicios = opciones.servicio or list(SERVICIOS)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:

@@ -180,6 +180,9 @@ class Plataforma:
     # Prometheus and Alertmanager under the same supervisord (off by default: most tests do
     # not need them; the command turns them on).
     monitoreo: bool = False
+    # The scaler (herramientas.escalado, local backend) as one more supervised program, between
+    # each service's 1 worker and its `workers_max`.
+    escalado: bool = False
     prometheus_bin: str | None = field(default_factory=lambda: monitoreo.binario("prometheus"))
     alertmanager_bin: str | None = field(
         default_factory=lambda: monitoreo.binario("prometheus-alertmanager", "alertmanager")
@@ -327,6 +330,16 @@ class Plataforma:
         )
         if self.monitoreo_activo:
             programas += self._programas_monitoreo()
+        if self.escalado:
+            maximo = max(self.n_workers(s)[1] for s in SERVICIOS)
+            comando = [sys.executable, "-m", "herramientas.escalado", "--carpeta"]
+            comando += [str(self.carpeta), "--min", "1", "--max", str(maximo)]
+            comando += ["--bus", self.bus_nombre]
+            # It only reads queue depths (AMQP_URL) and talks to supervisord: no other setting.
+            entorno = {"AMQP_URL": self.amqp_url, "PYTHONUNBUFFERED": "1"}
+            programas.append(
+                Programa("escalador", "monitoreo", comando, entorno, comparte_entorno=False)
+            )
         return programas
 
     def _programas_monitoreo(self) -> list[Programa]:
@@ -804,6 +817,12 @@ def _argumentos() -> argparse.ArgumentParser:
         "para que `python -m herramientas.escalado` los arranque según la cola",
     )
     parser.add_argument(
+        "--escalar",
+        action="store_true",
+        help="corre también el escalador (herramientas.escalado): entre 1 worker por servicio y "
+        "--workers-max según la cola de cada uno",
+    )
+    parser.add_argument(
         "--puertos-desde",
         type=int,
         metavar="BASE",
@@ -818,6 +837,9 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= opciones.workers_max <= MAX_WORKERS:
         print(f"--workers-max: entre 1 y {MAX_WORKERS}", file=sys.stderr)
         return 2
+    if opciones.escalar and opciones.workers_max < 2:
+        print("--escalar necesita --workers-max 2 o más", file=sys.stderr)
+        return 2
     carpeta = Path(os.environ.get("CARPETA_LOCAL", RAIZ / "var"))
     plataforma = Plataforma(
         carpeta=carpeta,
@@ -826,6 +848,7 @@ def main(argv: list[str] | None = None) -> int:
         mongo_url=os.environ.get("MONGO_URL") or None,
         workers_max=dict.fromkeys(SERVICIOS, opciones.workers_max),
         monitoreo=not opciones.sin_monitoreo,
+        escalado=opciones.escalar,
     )
     # Before anything is written (the log below is truncated): a running platform is left alone.
     try:
@@ -908,8 +931,12 @@ def _mostrar(p: Plataforma, archivo: Path) -> None:
         "\n  a fallar); los demás siguen. Registro de todos los procesos:"
         f"\n    {p.registro_de_procesos}"
         f"\n  Estado: {BIN / 'supervisorctl'} -c {p.configuracion} status"
-        f"\n  Escalar workers por la cola: python -m herramientas.escalado --carpeta {p.carpeta}"
-        "\n  (Ctrl-C para detener)\n",
+        + (
+            f"\n  Escalar por la cola: python -m herramientas.escalado --carpeta {p.carpeta}"
+            if max(p.n_workers(s)[1] for s in SERVICIOS) > 1 and not p.escalado
+            else ""
+        )
+        + "\n  (Ctrl-C para detener)\n",
         flush=True,
     )
 
