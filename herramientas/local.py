@@ -4,10 +4,15 @@
 
 Runs, under the process supervisor supervisord: one embedded SecantusDB store per service (unless
 MONGO_URL is given; `herramientas.almacen`, durable mode), the SMTP mail catcher, each service's
-web (gunicorn) and worker, and the gateway (uvicorn). RabbitMQ must already run (AMQP_URL). Then it
-loads the demo catalogue, makes demo credentials, and prints where everything listens. The
+web (gunicorn) and worker, the gateway (uvicorn) and, with monitoring on (the command's default),
+Prometheus and Alertmanager (`herramientas.monitoreo`). RabbitMQ must already run (AMQP_URL). Then
+it loads the demo catalogue, makes demo credentials, and prints where everything listens. The
 end-to-end and fault-injection tests start the platform with this same class, on other ports and
 with their own bus names.
+
+It refuses to start where a platform already runs on its folder (supervisord's pid or socket
+alive, or another launcher holding the folder's lock) or on any of its ports, before it writes
+anything: the running platform's configuration, credentials and log stay as they are.
 
 Supervision, because one death must cost only that process: a program that dies is restarted on
 its own (a program that keeps dying within `startsecs` is retried with supervisord's growing
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -36,12 +42,14 @@ import xmlrpc.client
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import unquote, urlsplit
 
 import httpx
 
 from comun.almacen import conectar
 from comun.bus import Topologia, broker_responde
 from gateway import credenciales
+from herramientas import monitoreo
 from herramientas.catalogo import cargar
 from herramientas.topologia import declarar_todo
 
@@ -57,11 +65,17 @@ NIVELES: dict[str, tuple[int, int]] = {
     "correo": (200, 10),
     "workers": (300, 30),  # time to finish the message in hand
     "webs": (400, 15),  # gunicorn's graceful_timeout is 10 s
+    # Started last and stopped first: nothing depends on it, and it sees everything come up.
+    "monitoreo": (500, 20),
 }
 INICIO_S = 2  # a program must stay up this long to count as started (else back-off)
 REINTENTOS = 1000  # so a program that keeps failing keeps being retried instead of going FATAL
 DETENCION_S = 90.0  # enough for every tier's stop in turn
 SOCKET_MAX = 100  # AF_UNIX paths are limited to ~107 bytes
+# Worker programs a service can have locally: each block of free ports has room for this many.
+MAX_WORKERS = 7
+# supervisord states of a program that is meant to run (a dead one is still a target: it is down).
+EN_MARCHA = {"STARTING", "RUNNING", "BACKOFF", "EXITED", "FATAL", "UNKNOWN"}
 
 
 @dataclass(frozen=True)
@@ -72,6 +86,22 @@ class Puertos:
     metricas: int = 9100  # workers' /metrics, same order
     almacen: int = 27100  # gateway 27100, registro 27101, ...
     metricas_replicas: int = 9200  # 2nd worker of each service 9201..., 3rd 9211...
+    prometheus: int = 9090
+    alertmanager: int = 9093
+
+    @classmethod
+    def desde(cls, base: int) -> Puertos:
+        """A block of 100 ports from `base` (room for MAX_WORKERS workers per service)."""
+        return cls(
+            gateway=base,
+            smtp=base + 1,
+            prometheus=base + 2,
+            alertmanager=base + 3,
+            web=base + 10,
+            metricas=base + 20,
+            almacen=base + 30,
+            metricas_replicas=base + 40,
+        )
 
     @classmethod
     def libres(cls) -> Puertos:
@@ -79,34 +109,36 @@ class Puertos:
         for _ in range(50):
             # Below Linux's ephemeral range (32768+), where an outgoing connection could take a
             # port between this check and the server binding it.
-            base = 20000 + secrets.randbelow(120) * 100
-            p = cls(
-                gateway=base,
-                smtp=base + 1,
-                web=base + 10,
-                metricas=base + 20,
-                almacen=base + 30,
-                metricas_replicas=base + 40,
-            )
-            if all(_libre(x) for x in p.todos()):
+            p = cls.desde(20000 + secrets.randbelow(120) * 100)
+            if all(_libre(x) for x in p.todos(MAX_WORKERS)):
                 return p
         raise RuntimeError("no encontré puertos libres")
 
-    def todos(self) -> list[int]:
+    def metricas_worker(self, i: int, n: int) -> int:
+        """/metrics of the n-th worker (1, 2...) of the i-th service (1 = registro)."""
+        return self.metricas + i if n == 1 else self.metricas_replicas + 10 * (n - 2) + i
+
+    def todos(self, workers: int = 2) -> list[int]:
+        """Every port of the block, with room for `workers` workers per service."""
         n = len(SERVICIOS) + 1
         return [
             self.gateway,
             self.smtp,
+            self.prometheus,
+            self.alertmanager,
             *(self.web + i for i in range(n)),
-            *(self.metricas + i for i in range(n)),
             *(self.almacen + i for i in range(n)),
-            *(self.metricas_replicas + i for i in range(n)),
+            *(self.metricas_worker(i, r) for r in range(1, max(workers, 2) + 1) for i in range(n)),
         ]
 
 
 def _libre(puerto: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", puerto)) != 0
+
+
+class YaEnMarcha(RuntimeError):
+    """A platform already runs on this folder or on these ports: nothing was started or written."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +149,13 @@ class Programa:
     nivel: str
     comando: list[str]
     entorno: dict[str, str] = field(default_factory=dict)
+    # Started with the platform; else declared only, for the scaler to start (extra workers).
+    autostart: bool = True
+    # host:port of its /metrics, for the platform's Prometheus; None if it has none.
+    metricas: str | None = None
+    # Whether it gets the settings every service shares (the monitoring programs need none of
+    # them, and the internal token is a secret).
+    comparte_entorno: bool = True
 
 
 @dataclass
@@ -135,12 +174,66 @@ class Plataforma:
     entorno_extra: dict[str, str] = field(default_factory=dict)
     # Worker processes per service (default 1), e.g. {"plazos": 2}.
     workers: dict[str, int] = field(default_factory=dict)
+    # Worker programs declared per service for the scaler (herramientas.escalado), those beyond
+    # `workers` stopped until it starts them, e.g. {"derivacion": 4}.
+    workers_max: dict[str, int] = field(default_factory=dict)
+    # Prometheus and Alertmanager under the same supervisord (off by default: most tests do
+    # not need them; the command turns them on).
+    monitoreo: bool = False
+    # The scaler (herramientas.escalado, local backend) as one more supervised program, between
+    # each service's 1 worker and its `workers_max`.
+    escalado: bool = False
+    prometheus_bin: str | None = field(default_factory=lambda: monitoreo.binario("prometheus"))
+    alertmanager_bin: str | None = field(
+        default_factory=lambda: monitoreo.binario("prometheus-alertmanager", "alertmanager")
+    )
+    # The broker's Prometheus plugin (rabbitmq_prometheus), host:port; default: AMQP host, 15692.
+    rabbitmq_metricas: str | None = None
     _supervisor: subprocess.Popen | None = field(default=None, repr=False)
     _socket: Path | None = field(default=None, repr=False)
+    _cerrojo: int | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         # supervisord and every program run from RAIZ: relative paths would point elsewhere.
         self.carpeta = Path(self.carpeta).resolve()
+        for servicio, n in {**self.workers, **self.workers_max}.items():
+            if servicio not in SERVICIOS or not 1 <= n <= MAX_WORKERS:
+                raise ValueError(f"workers de {servicio}: entre 1 y {MAX_WORKERS} ({n})")
+
+    def n_workers(self, servicio: str) -> tuple[int, int]:
+        """(started with the platform, declared) worker programs of a service."""
+        inicial = self.workers.get(servicio, 1)
+        return inicial, max(inicial, self.workers_max.get(servicio, 1))
+
+    @property
+    def monitoreo_activo(self) -> bool:
+        return self.monitoreo and bool(self.prometheus_bin and self.alertmanager_bin)
+
+    def aviso_monitoreo(self) -> str | None:
+        """Why monitoring is off although asked for (a binary is missing), or None."""
+        if not self.monitoreo or self.monitoreo_activo:
+            return None
+        faltan = [
+            nombre
+            for nombre, ruta in (
+                ("prometheus", self.prometheus_bin),
+                ("prometheus-alertmanager", self.alertmanager_bin),
+            )
+            if not ruta
+        ]
+        return monitoreo.aviso_sin_monitoreo(faltan)
+
+    @property
+    def url_prometheus(self) -> str:
+        return f"http://127.0.0.1:{self.puertos.prometheus}"
+
+    @property
+    def url_alertmanager(self) -> str:
+        return f"http://127.0.0.1:{self.puertos.alertmanager}"
+
+    @property
+    def carpeta_monitoreo(self) -> Path:
+        return self.carpeta / "monitoreo"
 
     @property
     def url(self) -> str:
@@ -192,25 +285,22 @@ class Plataforma:
                         f"servicios.{s}.service:crear_app()",
                     ],
                     {**almacen, "HOST": "127.0.0.1", "PUERTO": str(p.web + i)},
+                    metricas=f"127.0.0.1:{p.web + i}",
                 )
             )
-            programas.append(
-                Programa(
-                    f"{s}-worker",
-                    "workers",
-                    [sys.executable, "-m", f"servicios.{s}.worker"],
-                    {**almacen, "PUERTO_METRICAS": str(p.metricas + i)},
-                )
-            )
-            # More workers of one service, as an operator scales it (compose --scale).
-            for n in range(2, self.workers.get(s, 1) + 1):
-                metricas = p.metricas_replicas + 10 * (n - 2) + i
+            # More workers of one service, as an operator scales it (compose --scale); those
+            # beyond `workers` wait stopped for the scaler.
+            inicial, declarados = self.n_workers(s)
+            for n in range(1, declarados + 1):
+                metricas = p.metricas_worker(i, n)
                 programas.append(
                     Programa(
-                        f"{s}-worker-{n}",
+                        f"{s}-worker" if n == 1 else f"{s}-worker-{n}",
                         "workers",
                         [sys.executable, "-m", f"servicios.{s}.worker"],
                         {**almacen, "PUERTO_METRICAS": str(metricas)},
+                        autostart=n <= inicial,
+                        metricas=f"127.0.0.1:{metricas}",
                     )
                 )
         urls = {
@@ -235,9 +325,131 @@ class Plataforma:
                     "--no-proxy-headers",
                 ],
                 {"MONGO_URL": self._mongo(0, "gateway"), "MONGO_DB": "gateway", **urls},
+                metricas=f"127.0.0.1:{p.gateway}",
             )
         )
+        if self.monitoreo_activo:
+            programas += self._programas_monitoreo()
+        if self.escalado:
+            maximo = max(self.n_workers(s)[1] for s in SERVICIOS)
+            comando = [sys.executable, "-m", "herramientas.escalado", "--carpeta"]
+            comando += [str(self.carpeta), "--min", "1", "--max", str(maximo)]
+            comando += ["--bus", self.bus_nombre]
+            # It only reads queue depths (AMQP_URL) and talks to supervisord: no other setting.
+            entorno = {"AMQP_URL": self.amqp_url, "PYTHONUNBUFFERED": "1"}
+            programas.append(
+                Programa("escalador", "monitoreo", comando, entorno, comparte_entorno=False)
+            )
         return programas
+
+    def _programas_monitoreo(self) -> list[Programa]:
+        m, p = self.carpeta_monitoreo, self.puertos
+        prometheus = [
+            str(self.prometheus_bin),
+            f"--config.file={m / 'prometheus.yml'}",
+            f"--storage.tsdb.path={m / 'prometheus-datos'}",
+            f"--web.listen-address=127.0.0.1:{p.prometheus}",
+            "--storage.tsdb.retention.time=15d",
+        ]
+        alertmanager = [
+            str(self.alertmanager_bin),
+            f"--config.file={m / 'alertmanager.yml'}",
+            f"--storage.path={m / 'alertmanager-datos'}",
+            f"--web.listen-address=127.0.0.1:{p.alertmanager}",
+            # No gossip port (9094 by default, shared by every run on the machine): one instance.
+            "--cluster.listen-address=",
+        ]
+        return [
+            Programa("prometheus", "monitoreo", prometheus, comparte_entorno=False),
+            Programa("alertmanager", "monitoreo", alertmanager, comparte_entorno=False),
+        ]
+
+    def _rabbitmq_metricas(self) -> str:
+        if self.rabbitmq_metricas:
+            return self.rabbitmq_metricas
+        return f"{urlsplit(self.amqp_url).hostname or '127.0.0.1'}:15692"
+
+    def _escribir_monitoreo(self) -> None:
+        """Prometheus's and Alertmanager's configuration and the scrape targets (every program
+        with /metrics that starts with the platform)."""
+        m, p = self.carpeta_monitoreo, self.puertos
+        vhost = unquote(urlsplit(self.amqp_url).path[1:]) or "/"
+        configuracion = monitoreo.configuracion_prometheus(
+            m,
+            prometheus=f"127.0.0.1:{p.prometheus}",
+            alertmanager=f"127.0.0.1:{p.alertmanager}",
+            rabbitmq=self._rabbitmq_metricas(),
+            vhost=vhost,
+            bus=self.bus_nombre,
+        )
+        monitoreo.escribir_json(m / "prometheus.yml", configuracion)
+        smtp = f"127.0.0.1:{p.smtp}"
+        monitoreo.escribir_json(m / "alertmanager.yml", monitoreo.configuracion_alertmanager(smtp))
+        programas = self.programas()
+        todos = {
+            prog.nombre: monitoreo.objetivo(prog.nombre, prog.metricas)
+            for prog in programas
+            if prog.metricas
+        }
+        activos = {prog.nombre for prog in programas if prog.autostart}
+        monitoreo.escribir_objetivos(m, activos, todos)
+
+    def puertos_propios(self) -> list[int]:
+        """The ports this run listens on (a check before starting: all must be free)."""
+        p = self.puertos
+        puertos = [p.gateway, p.smtp, *(p.web + i for i in range(1, len(SERVICIOS) + 1))]
+        for i, s in enumerate(SERVICIOS, start=1):
+            puertos += [p.metricas_worker(i, n) for n in range(1, self.n_workers(s)[1] + 1)]
+        if not self.mongo_url:
+            puertos += [p.almacen + i for i in range(len(SERVICIOS) + 1)]
+        if self.monitoreo_activo:
+            puertos += [p.prometheus, p.alertmanager]
+        return puertos
+
+    def comprobar_libre(self) -> None:
+        """Raises YaEnMarcha if a platform runs on this folder (its supervisord alive, by pid
+        file or by socket) or if any of this run's ports is taken. Reads only."""
+        pid = _pid_supervisord(self.carpeta / "supervisord.pid")
+        if pid:
+            raise YaEnMarcha(
+                f"ya hay una plataforma en marcha en {self.carpeta} (supervisord, pid {pid}). "
+                "Deténgala primero (Ctrl-C en su terminal) o use otra carpeta (CARPETA_LOCAL)."
+            )
+        socket_unix = _socket_configurado(self.configuracion)
+        if socket_unix and _socket_responde(socket_unix):
+            raise YaEnMarcha(
+                f"ya hay una plataforma en marcha en {self.carpeta} (responde su supervisord en "
+                f"{socket_unix}). Deténgala primero o use otra carpeta (CARPETA_LOCAL)."
+            )
+        ocupados = sorted(x for x in set(self.puertos_propios()) if not _libre(x))
+        if ocupados:
+            lista = ", ".join(map(str, ocupados))
+            raise YaEnMarcha(
+                f"los puertos {lista} ya están en uso en 127.0.0.1 (¿otra plataforma en marcha?). "
+                "Deténgala o elija otros puertos (--puertos-desde)."
+            )
+
+    def _tomar_carpeta(self) -> None:
+        """The folder's lock, held while the platform runs: two launchers started at once on one
+        folder cannot both pass `comprobar_libre`. Taken without truncating the file."""
+        self.carpeta.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(self.carpeta / "lanzador.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(descriptor)
+            raise YaEnMarcha(
+                f"otro lanzador está usando {self.carpeta} en este momento; "
+                "deténgalo primero o use otra carpeta (CARPETA_LOCAL)."
+            ) from None
+        os.ftruncate(descriptor, 0)
+        os.write(descriptor, f"{os.getpid()}\n".encode())
+        self._cerrojo = descriptor
+
+    def _soltar_carpeta(self) -> None:
+        descriptor, self._cerrojo = self._cerrojo, None
+        if descriptor is not None:
+            os.close(descriptor)  # closing releases the flock
 
     def procesos(self) -> dict[str, str]:
         """Program name → command line (its own settings are in `programas()`)."""
@@ -285,14 +497,18 @@ class Plataforma:
         programas = self.programas()
         for prog in programas:
             prioridad, espera = NIVELES[prog.nivel]
+            entorno = {**comun, **prog.entorno} if prog.comparte_entorno else prog.entorno
             lineas += [
                 "",
                 f"[program:{prog.nombre}]",
                 f"command={_ini(shlex.join(prog.comando), prog.nombre)}",
                 f"directory={_ini(str(RAIZ), 'la raíz')}",
-                f"environment={_ini(_entorno_supervisor({**comun, **prog.entorno}))}",
+            ]
+            if entorno:
+                lineas.append(f"environment={_ini(_entorno_supervisor(entorno))}")
+            lineas += [
                 f"priority={prioridad}",
-                "autostart=true",
+                f"autostart={'true' if prog.autostart else 'false'}",
                 "autorestart=true",
                 f"startsecs={INICIO_S}",
                 f"startretries={REINTENTOS}",
@@ -314,7 +530,9 @@ class Plataforma:
     def iniciar(self, salida: IO[bytes] | None = None) -> None:
         """Starts supervisord, which starts every program. `salida` gets what supervisord says
         before its log is open (a bad configuration); all the rest goes to
-        `registro_de_procesos`."""
+        `registro_de_procesos`. Raises YaEnMarcha, having written nothing, where a platform
+        already runs on this folder or these ports."""
+        self.comprobar_libre()
         if not broker_responde(self.amqp_url):
             raise RuntimeError(f"RabbitMQ no responde en {_sin_clave(self.amqp_url)}")
         supervisord = BIN / "supervisord"
@@ -322,9 +540,17 @@ class Plataforma:
             raise RuntimeError(
                 f"falta {supervisord}: instale el extra `local` (`pip install -e '.[local]'`)"
             )
+        self._tomar_carpeta()
+        try:
+            # Again under the lock: another launcher may have started since the first look.
+            self.comprobar_libre()
+        except YaEnMarcha:
+            self._soltar_carpeta()
+            raise
         declarar_todo(self.amqp_url, Topologia(self.bus_nombre))
-        self.carpeta.mkdir(parents=True, exist_ok=True)
         self._socket = self._ruta_socket()
+        if self.monitoreo_activo:
+            self._escribir_monitoreo()
         _escribir_privado(self.configuracion, self._configuracion(self._socket))
         self._supervisor = subprocess.Popen(
             [str(supervisord), "-c", str(self.configuracion)],
@@ -377,15 +603,12 @@ class Plataforma:
             )
         return self._supervisor
 
-    def _llamar(self, metodo: str, *argumentos: str) -> Any:
+    def _llamar(self, metodo: str, *argumentos: Any) -> Any:
         """One call to supervisord's XML-RPC interface (`supervisor.<metodo>`), over its unix
         socket."""
-        from supervisor.xmlrpc import SupervisorTransport  # only the launcher needs supervisor
-
         self._vigente()
-        transporte = SupervisorTransport(None, None, f"unix://{self._socket}")
-        with xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transporte) as servidor:
-            return getattr(servidor.supervisor, metodo)(*argumentos)
+        assert self._socket is not None
+        return llamar_supervisor(self._socket, metodo, *argumentos)
 
     def _info(self, nombre: str) -> dict[str, Any]:
         niveles = {prog.nombre: prog.nivel for prog in self.programas()}
@@ -451,6 +674,7 @@ class Plataforma:
         (webs, workers, mail catcher, stores), then whatever is left of its session is killed."""
         proceso, self._supervisor = self._supervisor, None
         if proceso is None:
+            self._soltar_carpeta()
             return
         if proceso.poll() is None:
             proceso.terminate()
@@ -464,12 +688,57 @@ class Plataforma:
         proceso.wait()
         if self._socket and self._socket.parent != self.carpeta:
             self._socket.unlink(missing_ok=True)
+        self._soltar_carpeta()
 
     def __enter__(self) -> Plataforma:
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self.detener()
+
+
+def llamar_supervisor(socket_unix: Path, metodo: str, *argumentos: Any) -> Any:
+    """One call to a running supervisord's XML-RPC interface (`supervisor.<metodo>`) over its
+    unix socket; also what the scaler uses on a platform another process launched."""
+    from supervisor.xmlrpc import SupervisorTransport  # only the launcher needs supervisor
+
+    transporte = SupervisorTransport(None, None, f"unix://{socket_unix}")
+    with xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transporte) as servidor:
+        return getattr(servidor.supervisor, metodo)(*argumentos)
+
+
+def socket_de(carpeta: Path) -> Path:
+    """The supervisord socket of the platform running on `carpeta` (from its configuration)."""
+    socket_unix = _socket_configurado(Path(carpeta).resolve() / "supervisord.conf")
+    if socket_unix is None or not _socket_responde(socket_unix):
+        raise RuntimeError(f"no hay una plataforma en marcha en {carpeta}")
+    return socket_unix
+
+
+def _pid_supervisord(archivo: Path) -> int | None:
+    """The pid in supervisord's pid file if that process is alive and is a supervisord."""
+    try:
+        pid = int(archivo.read_text().strip())
+        linea = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    return pid if b"supervisord" in linea else None
+
+
+def _socket_configurado(configuracion: Path) -> Path | None:
+    """The unix socket named in a supervisord configuration file, if there is one."""
+    try:
+        texto = configuracion.read_text()
+    except OSError:
+        return None
+    encontrado = re.search(r"^\[unix_http_server\]\s*\nfile=(.+)$", texto, flags=re.MULTILINE)
+    return Path(encontrado.group(1).replace("%%", "%")) if encontrado else None
+
+
+def _socket_responde(ruta: Path) -> bool:
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(2)
+        return s.connect_ex(str(ruta)) == 0
 
 
 def _procesos_de_la_sesion(sesion: int) -> list[int]:
@@ -526,19 +795,70 @@ def _sin_clave(url: str) -> str:
     return url.split("@")[-1]
 
 
-def main(argv: list[str] | None = None) -> int:
-    argparse.ArgumentParser(
+def _argumentos() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
         prog="python -m herramientas.local",
-        description="Levanta la plataforma completa en esta máquina (lo que llama scripts/run). "
-        "Ajustes por entorno: CARPETA_LOCAL (por defecto var/), AMQP_URL, MONGO_URL, "
-        "VIDA_TRANSACCIONES_S.",
-    ).parse_args(argv)
+        description="Levanta la plataforma completa en esta máquina (lo que llama scripts/run), "
+        "con Prometheus y Alertmanager locales si están instalados. No arranca si ya hay una "
+        "plataforma en marcha en su carpeta o en sus puertos. Ajustes por entorno: CARPETA_LOCAL "
+        "(por defecto var/), AMQP_URL, MONGO_URL, VIDA_TRANSACCIONES_S.",
+        add_help=False,
+    )
+    parser.add_argument("-h", "--help", action="help", help="muestra esta ayuda y termina")
+    parser.add_argument(
+        "--sin-monitoreo", action="store_true", help="no arranca Prometheus ni Alertmanager"
+    )
+    parser.add_argument(
+        "--workers-max",
+        type=int,
+        default=1,
+        metavar="N",
+        help=f"declara hasta N workers por servicio (1-{MAX_WORKERS}), los adicionales detenidos, "
+        "para que `python -m herramientas.escalado` los arranque según la cola",
+    )
+    parser.add_argument(
+        "--escalar",
+        action="store_true",
+        help="corre también el escalador (herramientas.escalado): entre 1 worker por servicio y "
+        "--workers-max según la cola de cada uno",
+    )
+    parser.add_argument(
+        "--puertos-desde",
+        type=int,
+        metavar="BASE",
+        help="usa un bloque de 100 puertos desde BASE (para una segunda plataforma en otra "
+        "carpeta); por defecto gateway 8000, Prometheus 9090, Alertmanager 9093...",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    opciones = _argumentos().parse_args(argv)
+    if not 1 <= opciones.workers_max <= MAX_WORKERS:
+        print(f"--workers-max: entre 1 y {MAX_WORKERS}", file=sys.stderr)
+        return 2
+    if opciones.escalar and opciones.workers_max < 2:
+        print("--escalar necesita --workers-max 2 o más", file=sys.stderr)
+        return 2
     carpeta = Path(os.environ.get("CARPETA_LOCAL", RAIZ / "var"))
     plataforma = Plataforma(
         carpeta=carpeta,
+        puertos=Puertos.desde(opciones.puertos_desde) if opciones.puertos_desde else Puertos(),
         amqp_url=os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
         mongo_url=os.environ.get("MONGO_URL") or None,
+        workers_max=dict.fromkeys(SERVICIOS, opciones.workers_max),
+        monitoreo=not opciones.sin_monitoreo,
+        escalado=opciones.escalar,
     )
+    # Before anything is written (the log below is truncated): a running platform is left alone.
+    try:
+        plataforma.comprobar_libre()
+    except YaEnMarcha as exc:
+        print(f"No se inicia la plataforma: {exc}", file=sys.stderr)
+        return 1
+    aviso = plataforma.aviso_monitoreo()
+    if aviso:
+        print(f"\n*** {aviso}\n", file=sys.stderr, flush=True)
     plataforma.carpeta.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, _terminar)
     # Each run starts a fresh log, as the tests do.
@@ -548,6 +868,9 @@ def main(argv: list[str] | None = None) -> int:
                 plataforma.iniciar(salida)
                 plataforma.esperar_salud()
                 claves = plataforma.sembrar()
+            except YaEnMarcha as exc:  # another launcher took the folder in the meantime
+                print(f"No se inicia la plataforma: {exc}", file=sys.stderr)
+                return 1
             except (RuntimeError, OSError, httpx.HTTPError) as exc:
                 print(f"\nNo se pudo iniciar la plataforma: {exc}", file=sys.stderr)
                 print(
@@ -593,6 +916,11 @@ def _mostrar(p: Plataforma, archivo: Path) -> None:
     )
     filas.append(("MongoDB", almacenes))
     filas.append(("RabbitMQ", _sin_clave(p.amqp_url)))
+    if p.monitoreo_activo:
+        filas.append(("Prometheus", f"{p.url_prometheus}  (alertas: {p.url_prometheus}/alerts)"))
+        filas.append(("Alertmanager", f"{p.url_alertmanager}  (avisos por correo al buzón)"))
+    else:
+        filas.append(("monitoreo", "apagado"))
     filas.append(("credenciales de prueba", str(archivo)))
     ancho = max(len(nombre) for nombre, _donde in filas)
     print("\n=== Plataforma Digital Única de Reclamos: en marcha ===", flush=True)
@@ -603,7 +931,12 @@ def _mostrar(p: Plataforma, archivo: Path) -> None:
         "\n  a fallar); los demás siguen. Registro de todos los procesos:"
         f"\n    {p.registro_de_procesos}"
         f"\n  Estado: {BIN / 'supervisorctl'} -c {p.configuracion} status"
-        "\n  (Ctrl-C para detener)\n",
+        + (
+            f"\n  Escalar por la cola: python -m herramientas.escalado --carpeta {p.carpeta}"
+            if max(p.n_workers(s)[1] for s in SERVICIOS) > 1 and not p.escalado
+            else ""
+        )
+        + "\n  (Ctrl-C para detener)\n",
         flush=True,
     )
 

@@ -7,6 +7,7 @@ import contextlib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,9 +23,11 @@ def plataforma_de_prueba(
     sembrar: bool = True,
     entorno_extra: dict[str, str] | None = None,
     workers: dict[str, int] | None = None,
+    **ajustes: Any,
 ) -> Iterator[Plataforma]:
     """Yields a healthy platform; with `sembrar`, the demo catalogue is loaded and `.claves`
-    holds the demo credentials (entity id or role → key)."""
+    holds the demo credentials (entity id or role → key). `ajustes` go to `Plataforma` as they
+    are (e.g. `monitoreo=True`, `workers_max=...`)."""
     bus = NombreBus(f"{prefijo}-{uuid.uuid4().hex[:8]}")
     p = Plataforma(
         carpeta=carpeta,
@@ -33,6 +36,7 @@ def plataforma_de_prueba(
         bus_nombre=bus,
         entorno_extra=entorno_extra or {},
         workers=workers or {},
+        **ajustes,
     )
     registro = carpeta / "plataforma.log"
     with registro.open("wb") as salida:

@@ -3,8 +3,11 @@ stopping goes in order (stores last) and leaves nothing behind. One platform for
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from herramientas.local import Plataforma
+from herramientas.local import RAIZ, Plataforma, Puertos, YaEnMarcha
 from tests.esperas import esperar
 from tests.plataforma import plataforma_de_prueba
 
@@ -104,6 +107,87 @@ def test_un_almacen_muerto_vuelve_y_su_servicio_sana(plataforma: Plataforma) -> 
     despues = _pids(plataforma)
     assert despues["registro-web"] == antes["registro-web"]
     assert despues["registro-worker"] == antes["registro-worker"]
+
+
+def _lanzar(*argumentos: str, carpeta: Path, amqp_url: str) -> subprocess.CompletedProcess:
+    """`python -m herramientas.local` as an operator runs it (what scripts/run execs)."""
+    entorno = {**os.environ, "CARPETA_LOCAL": str(carpeta), "AMQP_URL": amqp_url}
+    return subprocess.run(
+        [sys.executable, "-m", "herramientas.local", *argumentos],
+        cwd=RAIZ,
+        env=entorno,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _huellas(carpeta: Path) -> dict[str, tuple[str, int]]:
+    """Content hash and modification time of each file the launcher writes at start."""
+    nombres = ("supervisord.conf", "credenciales.json", ".env")
+    return {
+        n: (
+            hashlib.sha256((carpeta / n).read_bytes()).hexdigest(),
+            (carpeta / n).stat().st_mtime_ns,
+        )
+        for n in nombres
+    }
+
+
+def test_ayuda_no_arranca_nada(plataforma: Plataforma, amqp_url: str, tmp_path: Path) -> None:
+    nueva = tmp_path / "nueva"
+    for opcion in ("--help", "-h"):
+        r = _lanzar(opcion, carpeta=nueva, amqp_url=amqp_url)
+        assert r.returncode == 0, r.stderr
+        assert "muestra esta ayuda" in r.stdout and "--sin-monitoreo" in r.stdout
+    assert not nueva.exists()
+    # An unknown option neither.
+    r = _lanzar("--no-existe", carpeta=nueva, amqp_url=amqp_url)
+    assert r.returncode == 2 and not nueva.exists()
+    # On the folder of a running platform: its files stay as they are.
+    (plataforma.carpeta / "credenciales.json").write_text('{"operador": "clave-de-prueba"}')
+    (plataforma.carpeta / ".env").write_text("TOKEN_INTERNO=de-prueba\n")
+    antes = _huellas(plataforma.carpeta)
+    r = _lanzar("--help", carpeta=plataforma.carpeta, amqp_url=amqp_url)
+    assert r.returncode == 0
+    assert _huellas(plataforma.carpeta) == antes
+
+
+def test_no_arranca_sobre_una_plataforma_en_marcha(
+    plataforma: Plataforma, amqp_url: str, tmp_path: Path
+) -> None:
+    (plataforma.carpeta / "credenciales.json").write_text('{"operador": "clave-de-prueba"}')
+    (plataforma.carpeta / ".env").write_text("TOKEN_INTERNO=de-prueba\n")
+    antes = _huellas(plataforma.carpeta)
+    pids = _pids(plataforma)
+    registro = plataforma.registro_de_procesos.stat().st_size
+    supervisord = int((plataforma.carpeta / "supervisord.pid").read_text())
+
+    # Same folder (own free ports: the refusal is for the folder).
+    otros = Puertos.libres()
+    r = _lanzar(
+        "--puertos-desde", str(otros.gateway), carpeta=plataforma.carpeta, amqp_url=amqp_url
+    )
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert f"ya hay una plataforma en marcha en {plataforma.carpeta}" in r.stderr
+    assert f"pid {supervisord}" in r.stderr
+    # Same ports, another folder.
+    otra = tmp_path / "otra"
+    base = str(plataforma.puertos.gateway)  # its block came from Puertos.libres()
+    r = _lanzar("--puertos-desde", base, carpeta=otra, amqp_url=amqp_url)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert f"los puertos {plataforma.puertos.gateway}, " in r.stderr
+    assert "ya están en uso" in r.stderr
+    assert not otra.exists()
+    # The same refusal from the class the tests use, before it writes anything.
+    with pytest.raises(YaEnMarcha, match="ya hay una plataforma en marcha"):
+        Plataforma(carpeta=plataforma.carpeta, puertos=otros, amqp_url=amqp_url).iniciar()
+
+    assert _huellas(plataforma.carpeta) == antes
+    assert plataforma.registro_de_procesos.stat().st_size >= registro  # not truncated
+    assert _pids(plataforma) == pids
+    assert int((plataforma.carpeta / "supervisord.pid").read_text()) == supervisord
+    assert httpx.get(plataforma.url + "/health", timeout=5).status_code == 200
 
 
 def test_detener_para_por_niveles_y_no_deja_procesos(plataforma: Plataforma) -> None:
