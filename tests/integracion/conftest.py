@@ -24,8 +24,12 @@ def topo(bus_nombre) -> Topologia:
 
 @pytest.fixture
 def canal(amqp_url: str) -> Iterator:
+    """A channel with publisher confirms: a test's publish has reached its queue when it returns
+    (and an unroutable `mandatory` one raises), so what the test sets up is there."""
     conexion = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    yield conexion.channel()
+    canal = conexion.channel()
+    canal.confirm_delivery()
+    yield canal
     if conexion.is_open:
         conexion.close()
 

@@ -99,14 +99,6 @@ def corriendo(consumidor: Consumidor) -> Iterator[threading.Event]:
 
 
 @pytest.fixture
-def canal(amqp_url: str):
-    conexion = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    yield conexion.channel()
-    if conexion.is_open:
-        conexion.close()
-
-
-@pytest.fixture
 def publicador(amqp_url: str, topo: Topologia) -> Iterator[Publicador]:
     p = Publicador(amqp_url, topo)
     yield p

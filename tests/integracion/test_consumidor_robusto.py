@@ -22,16 +22,6 @@ pytestmark = [pytest.mark.integracion, pytest.mark.timeout(90)]
 
 
 @pytest.fixture
-def canal(amqp_url: str):
-    conexion = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    canal = conexion.channel()
-    canal.confirm_delivery()
-    yield canal
-    if conexion.is_open:
-        conexion.close()
-
-
-@pytest.fixture
 def servicio(bus_nombre) -> str:
     return bus_nombre.servicio("robusto")
 

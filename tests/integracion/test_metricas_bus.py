@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 
 import httpx
-import pika
 import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
@@ -30,16 +28,6 @@ from tests.esperas import esperar
 from tests.integracion.test_bus import cerrado, corriendo, tomar
 
 pytestmark = [pytest.mark.integracion, pytest.mark.timeout(120)]
-
-
-@pytest.fixture
-def canal(amqp_url: str) -> Iterator:
-    conexion = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    canal = conexion.channel()
-    canal.confirm_delivery()
-    yield canal
-    if conexion.is_open:
-        conexion.close()
 
 
 def _valor(nombre: str, **etiquetas: str) -> float:

@@ -9,7 +9,6 @@ import json
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pika
@@ -42,16 +41,6 @@ def entorno(monkeypatch, amqp_url: str, bus_nombre) -> None:
     """The tool reads the broker and the bus from the environment, as the services do."""
     monkeypatch.setenv("AMQP_URL", amqp_url)
     monkeypatch.setenv("BUS_NOMBRE", str(bus_nombre))
-
-
-@pytest.fixture
-def canal(amqp_url: str) -> Iterator:
-    conexion = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    canal = conexion.channel()
-    canal.confirm_delivery()
-    yield canal
-    if conexion.is_open:
-        conexion.close()
 
 
 def listos(canal, cola: str) -> int:
