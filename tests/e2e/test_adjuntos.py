@@ -293,8 +293,8 @@ def test_reintento_con_la_misma_clave_no_guarda_dos_veces(plataforma, api):
     assert (segunda.status_code, segunda.json()) == (201, primera.json())
     assert archivos_guardados(plataforma) == antes
     assert len(seguir(api, reclamo)["adjuntos"]) == 10
-    # Files filed with the hoja travel in reclamo.registrado; the ones added after, in one
-    # reclamo.adjuntado per upload, and the retry added none.
+    # Filing with files is reclamo.registrado; each upload after it, one reclamo.adjuntado
+    # (written with the files), and the retry wrote none.
     assert eventos_adjuntado(plataforma, reclamo.codigo) == 1
 
 

@@ -298,3 +298,50 @@ def test_los_archivos_nuevos_llegan_a_la_entidad_que_tiene_el_reclamo_tras_un_tr
     assert carga["entidad"] == "munilima" and carga["codigo"] == CODIGO
     assert carga["estado"] == "trasladado"  # the state it is in: files change no state
     assert carga["adjuntos"] == [archivo]
+
+
+def test_una_suscripcion_a_todo_de_antes_recibe_tambien_los_archivos_nuevos(db):
+    # The 14 types an entity could subscribe to before reclamo.adjuntado, written out here.
+    de_antes = [
+        "reclamo.registrado",
+        "reclamo.derivado",
+        "reclamo.en_atencion",
+        "reclamo.reasignado",
+        "reclamo.observado",
+        "reclamo.subsanado",
+        "reclamo.archivado",
+        "reclamo.trasladado",
+        "reclamo.desistido",
+        "reclamo.respondido",
+        "reclamo.cerrado",
+        "plazo.por_vencer",
+        "plazo.vencido",
+        "supervision.intervencion",
+    ]
+    todo = _suscribir(db, "http://127.0.0.1:9/a", eventos=de_antes)
+    algunos = _suscribir(db, "http://127.0.0.1:9/b", eventos=["reclamo.derivado"])
+
+    dependencias.preparar(db)
+    dependencias.preparar(db)  # every start: nothing twice
+
+    assert db.webhooks.find_one({"_id": todo})["eventos"] == [*de_antes, "reclamo.adjuntado"]
+    assert db.webhooks.find_one({"_id": algunos})["eventos"] == ["reclamo.derivado"]
+    evento = nuevo_evento(
+        "reclamo.adjuntado",
+        ReclamoAdjuntado(
+            entidad_id="minsa",
+            adjuntos=[
+                ArchivoGuardado(
+                    id="65f0c0ffee0000000000abcd",
+                    nombre="a.pdf",
+                    tipo_mime="application/pdf",
+                    bytes=10,
+                    sha256="0" * 64,
+                )
+            ],
+        ),
+        fuente="registro",
+        codigo=CODIGO,
+    )
+    _crear(db, evento, evento.contenido())
+    assert [e["webhook_id"] for e in db.webhook_entregas.find()] == [todo]
