@@ -448,14 +448,6 @@ def crear_app() -> Flask:
             "adjuntos": descritos,
             "mensaje": "Recibimos sus archivos; la entidad podrá verlos con su reclamo.",
         }
-        # The entity that has the reclamo hears of the files (its webhooks), as of a subsanación.
-        datos = ReclamoAdjuntado(
-            entidad_id=doc["entidad_id"],
-            adjuntos=[ArchivoGuardado.model_validate(a) for a in descritos],
-        )
-        evento = evento_de_la_solicitud(
-            "reclamo.adjuntado", datos, SERVICIO, codigo=doc["_id"], ocurrido_en=ahora
-        )
 
         def escribir(s):
             if reintento:
@@ -487,6 +479,15 @@ def crear_app() -> Flask:
             encolar(db, [evento], s)
 
         try:
+            # The entity that has the reclamo hears of the files (its webhooks), as of a
+            # subsanación; written with them, so a retry with the same key emits nothing.
+            datos = ReclamoAdjuntado(
+                entidad_id=doc["entidad_id"],
+                adjuntos=[ArchivoGuardado.model_validate(a) for a in descritos],
+            )
+            evento = evento_de_la_solicitud(
+                "reclamo.adjuntado", datos, SERVICIO, codigo=doc["_id"], ocurrido_en=ahora
+            )
             en_transaccion(db, escribir)
         except idempotencia.YaRegistrada:
             adjuntos.descartar(db, ids)

@@ -18,6 +18,7 @@ from comun.eventos import (
 from herramientas.topologia import claves_por_servicio
 from servicios.notificaciones import webhooks
 from servicios.notificaciones.schemas import EventoWebhook, NuevoWebhook
+from servicios.registro.adjuntos import nombre_limpio
 
 CONTENIDO = b"%PDF-1.4\n% constancia\n%%EOF\n"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -120,3 +121,24 @@ def test_notificaciones_lo_consume_y_registro_que_lo_emite_no():
     claves = claves_por_servicio()
     assert "reclamo.adjuntado" in claves["notificaciones"]
     assert "reclamo.adjuntado" not in claves["registro"]
+
+
+@pytest.mark.parametrize(
+    "recibido",
+    [
+        "acta\u2028final.pdf",
+        "acta\u2029.pdf",
+        "C:\\Users\\x\\acta\r\n.pdf",
+        "\u200bacta\x7f\x85.pdf",
+        "  " + "a" * 300 + ".pdf",
+        "\u2028",
+    ],
+)
+def test_todo_nombre_que_guarda_registro_cabe_en_el_evento(recibido):
+    # registro cleans the name before storing; the event must accept whatever it stored, or an
+    # upload would fail after its files were written.
+    nombre = nombre_limpio(recibido, 0)
+
+    guardado = ArchivoGuardado.model_validate(archivo(nombre=nombre))
+
+    assert guardado.nombre == nombre.strip() and "\u2028" not in nombre and "\n" not in nombre
