@@ -264,6 +264,22 @@ class ArchivoAdjunto(BaseModel):
     bytes: int = Field(ge=1, le=20 * 1024 * 1024)
 
 
+class ArchivoGuardado(ArchivoAdjunto):
+    """A file registro checked and stored: what the entity sees of it (never its content)."""
+
+    id: str = Field(pattern=r"^[0-9a-f]{24}$", description="Para descargarlo")
+    # Checked by content in registro, which also admits office documents: any type it stored.
+    tipo_mime: str = Field(pattern=r"^[a-z]+/[a-z0-9.+-]{1,100}$")  # type: ignore[assignment]
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class ReclamoAdjuntado(Datos):
+    """The citizen added files to a filed reclamo (published by registro, which keeps them)."""
+
+    entidad_id: str  # the entity that has the reclamo when the files arrive
+    adjuntos: list[ArchivoGuardado] = Field(min_length=1, max_length=10)
+
+
 class ReclamoSubsanado(Datos):
     """The citizen answered an observación (published by registro)."""
 
@@ -405,6 +421,7 @@ ESQUEMAS: dict[str, type[Datos]] = {
     "reclamo.reasignado": ReclamoReasignado,
     "reclamo.observado": ReclamoObservado,
     "reclamo.subsanado": ReclamoSubsanado,
+    "reclamo.adjuntado": ReclamoAdjuntado,
     "reclamo.archivado": ReclamoArchivado,
     "reclamo.trasladado": ReclamoTrasladado,
     "reclamo.desistido": ReclamoDesistido,

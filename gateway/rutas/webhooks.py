@@ -26,7 +26,9 @@ Entidad = Annotated[Credencial, Depends(requiere("entidad"))]
 WebhookId = Annotated[str, Path(pattern=PATRON_ID, description="Id del webhook (`wh_...`)")]
 FIRMA = (
     "Cada evento llega por POST con un cuerpo JSON sin datos personales (`id`, `tipo`, "
-    "`ocurrido_en`, `codigo`, `entidad`, `unidad`, `estado`) y las cabeceras `X-PDR-Evento`, "
+    "`ocurrido_en`, `codigo`, `entidad`, `unidad`, `estado`; más `entidad_anterior` en "
+    "`reclamo.trasladado` y `adjuntos` —`id`, `nombre`, `tipo_mime`, `bytes`, `sha256` de cada "
+    "archivo nuevo— en `reclamo.adjuntado`) y las cabeceras `X-PDR-Evento`, "
     "`X-PDR-Entrega` (igual en cada reintento: descarte repetidos) y `X-PDR-Firma: "
     "t=<unix>,v1=<hex>`, donde v1 es HMAC-SHA256 con el secreto sobre `<t>.<cuerpo exacto>`. "
     "Verifique la firma sobre los bytes recibidos y rechace un `t` de más de 5 minutos. "

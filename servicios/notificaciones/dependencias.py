@@ -15,6 +15,7 @@ from pymongo.database import Database
 from comun.almacen import al_confirmar, asegurar_colecciones
 from comun.despertador import Despertador
 from servicios.notificaciones.ajustes import AjustesNotificaciones
+from servicios.notificaciones.schemas import EventoWebhook
 
 # Touched after a commit that wrote a delivery in this process: the cartero sends it at once.
 hay_entregas = Despertador()
@@ -28,6 +29,22 @@ def preparar(db: Database) -> None:
     db.webhooks.create_index([("entidad", 1), ("activo", 1)])
     db.webhook_entregas.create_index([("estado", 1), ("proximo_intento", 1), ("creada_en", 1)])
     db.webhook_entregas.create_index([("webhook_id", 1), ("creada_en", -1)])
+    al_dia_los_webhooks_de_todo(db)
+
+
+# Event types added to EventoWebhook after entities could subscribe. A subscription made "to
+# every event" stored the list of its day; it gets these too (idempotent, at every start).
+TIPOS_NUEVOS = ("reclamo.adjuntado",)
+
+
+def al_dia_los_webhooks_de_todo(db: Database) -> int:
+    """Adds TIPOS_NUEVOS to each subscription that has every other type. Returns how many."""
+    anteriores = sorted({e.value for e in EventoWebhook} - set(TIPOS_NUEVOS))
+    hecho = db.webhooks.update_many(
+        {"eventos": {"$all": anteriores}},
+        {"$addToSet": {"eventos": {"$each": list(TIPOS_NUEVOS)}}},
+    )
+    return hecho.modified_count
 
 
 def encolar_entrega(

@@ -17,6 +17,7 @@ class EventoWebhook(StrEnum):
     reasignado = "reclamo.reasignado"
     observado = "reclamo.observado"
     subsanado = "reclamo.subsanado"
+    adjuntado = "reclamo.adjuntado"
     archivado = "reclamo.archivado"
     trasladado = "reclamo.trasladado"
     desistido = "reclamo.desistido"

@@ -3,7 +3,8 @@ each event becomes one delivery per matching subscription, written in the event'
 (idempotent: its id derives from the subscription and the event), and the Mensajero POSTs it
 signed, retrying with exponential back-off for a day and recording every attempt.
 
-The body carries no personal data: event type and id, when, código, entity, unit, state.
+The body carries no personal data: event type and id, when, código, entity, unit, state (and,
+for new files, their id, name, type, size and SHA-256, as the entity sees them in its reclamo).
 
 Signature: `X-PDR-Firma: t=<unix>,v1=<hex HMAC-SHA256(secret, f"{t}.{raw body}")>`. The
 receiver recomputes it over the raw bytes and rejects a `t` older than 5 minutes (replays).
@@ -199,6 +200,9 @@ def crear_entregas(
 def _extra(evento: Evento, datos: Datos) -> dict[str, Any]:
     if evento.tipo == "reclamo.trasladado":
         return {"entidad_anterior": datos.entidad_anterior_id}
+    if evento.tipo == "reclamo.adjuntado":
+        # What the entity sees in its reclamo (to download and verify them), not the content.
+        return {"adjuntos": [a.model_dump(mode="json") for a in datos.adjuntos]}
     return {}
 
 

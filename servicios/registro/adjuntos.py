@@ -74,11 +74,18 @@ def _error(estado: int, error: str, mensaje: str, campo: str) -> ErrorDeAdjunto:
     return ErrorDeAdjunto(estado, error, mensaje, campo)
 
 
+def _en_una_linea(caracter: str) -> bool:
+    # Not a control or format character, nor a line or paragraph separator (U+2028, U+2029):
+    # the name travels in reclamo.adjuntado, whose schema accepts one line only.
+    categoria = unicodedata.category(caracter)
+    return categoria[0] != "C" and categoria not in ("Zl", "Zp")
+
+
 def nombre_limpio(nombre: str | None, posicion: int) -> str:
     """The file's name without folders, control characters or line breaks (it is shown in the
     timeline and in a Content-Disposition header)."""
     base = (nombre or "").replace("\\", "/").rsplit("/", 1)[-1]
-    base = "".join(c for c in base if unicodedata.category(c)[0] != "C").strip()
+    base = "".join(c for c in base if _en_una_linea(c)).strip()
     return base[:MAX_NOMBRE] or f"adjunto-{posicion + 1}"
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import uuid
 from datetime import datetime
 from urllib.parse import quote
 
@@ -17,7 +16,15 @@ from pymongo.errors import DuplicateKeyError
 from comun import idempotencia, reloj
 from comun.almacen import en_transaccion
 from comun.errores import ErrorDeDominio, errores_legibles
-from comun.eventos import ArchivoAdjunto, Contacto, Evento, ReclamoDesistido, ReclamoSubsanado
+from comun.eventos import (
+    ArchivoAdjunto,
+    ArchivoGuardado,
+    Contacto,
+    Evento,
+    ReclamoAdjuntado,
+    ReclamoDesistido,
+    ReclamoSubsanado,
+)
 from comun.eventos import ReclamoRegistrado as DatosRegistrado
 from comun.outbox import encolar
 from comun.servicio import arrancar
@@ -435,9 +442,10 @@ def crear_app() -> Flask:
             )
         ahora = reloj.ahora()
         ids = adjuntos.subir(db, archivos)
+        descritos = adjuntos.descritos(ids, archivos)
         respuesta = {
             "codigo": doc["_id"],
-            "adjuntos": adjuntos.descritos(ids, archivos),
+            "adjuntos": descritos,
             "mensaje": "Recibimos sus archivos; la entidad podrá verlos con su reclamo.",
         }
 
@@ -467,11 +475,19 @@ def crear_app() -> Flask:
                     "nuevamente.",
                 )
             texto = "Usted adjuntó archivos a su reclamo. " + _texto_adjuntos(guardados)
-            dependencias.entrada(
-                db, s, str(uuid.uuid4()), doc["_id"], ahora, texto, None, guardados
-            )
+            dependencias.entrada(db, s, evento.id, doc["_id"], ahora, texto, None, guardados)
+            encolar(db, [evento], s)
 
         try:
+            # The entity that has the reclamo hears of the files (its webhooks), as of a
+            # subsanación; written with them, so a retry with the same key emits nothing.
+            datos = ReclamoAdjuntado(
+                entidad_id=doc["entidad_id"],
+                adjuntos=[ArchivoGuardado.model_validate(a) for a in descritos],
+            )
+            evento = evento_de_la_solicitud(
+                "reclamo.adjuntado", datos, SERVICIO, codigo=doc["_id"], ocurrido_en=ahora
+            )
             en_transaccion(db, escribir)
         except idempotencia.YaRegistrada:
             adjuntos.descartar(db, ids)

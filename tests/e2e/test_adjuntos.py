@@ -105,6 +105,17 @@ def archivos_guardados(plataforma) -> int:
         cliente.close()
 
 
+def eventos_adjuntado(plataforma, codigo: str) -> int:
+    """The reclamo.adjuntado events registro wrote (its outbox, same transaction as the files)."""
+    cliente: MongoClient = MongoClient(plataforma._mongo(1, "registro"))
+    try:
+        return cliente["registro"]["outbox"].count_documents(
+            {"evento.tipo": "reclamo.adjuntado", "evento.codigo": codigo}
+        )
+    finally:
+        cliente.close()
+
+
 def presentado(api, plataforma, archivos, entidad_id="minsa") -> tuple[Reclamo, list[dict]]:
     datos = hoja(entidad_id)
     r = con_adjuntos(api, datos, archivos)
@@ -282,6 +293,9 @@ def test_reintento_con_la_misma_clave_no_guarda_dos_veces(plataforma, api):
     assert (segunda.status_code, segunda.json()) == (201, primera.json())
     assert archivos_guardados(plataforma) == antes
     assert len(seguir(api, reclamo)["adjuntos"]) == 10
+    # Filing with files is reclamo.registrado; each upload after it, one reclamo.adjuntado
+    # (written with the files), and the retry wrote none.
+    assert eventos_adjuntado(plataforma, reclamo.codigo) == 1
 
 
 def test_tras_la_respuesta_no_se_adjunta(plataforma, api):

@@ -17,10 +17,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from pymongo import MongoClient
 
 from herramientas.local import Plataforma
 from tests.conftest import _puerto_libre
-from tests.e2e.test_vida_de_un_reclamo import DNI, hoja
+from tests.e2e.test_vida_de_un_reclamo import DNI, EMAIL, hoja
 from tests.esperas import esperar
 from tests.plataforma import plataforma_de_prueba
 
@@ -272,3 +273,108 @@ def test_un_traslado_llega_a_ambas_entidades_y_lo_siguiente_solo_a_la_nueva(
         assert trasladado["entidad"] == "munilima" and trasladado["entidad_anterior"] == "minsa"
     [derivado] = [c for c in por_ruta["/munilima"] if c["tipo"] == "reclamo.derivado"]
     assert derivado["entidad"] == "munilima" and derivado["estado"] == "derivado"
+
+
+def test_los_archivos_que_agrega_el_ciudadano_llegan_firmados_solo_a_la_entidad_que_lo_tiene(
+    plataforma, api, receptor
+):
+    minsa = {"X-API-Key": plataforma.claves["minsa"]}
+    munilima = {"X-API-Key": plataforma.claves["munilima"]}
+    url = f"http://127.0.0.1:{receptor.puerto}"
+    suscritos = {}
+    for nombre, clave, eventos in (
+        ("minsa", minsa, {"eventos": ["reclamo.adjuntado", "reclamo.derivado"]}),
+        ("munilima", munilima, {}),  # every event
+    ):
+        r = api.post("/webhooks", json={"url": f"{url}/{nombre}", **eventos}, headers=clave)
+        assert r.status_code == 201, r.text
+        suscritos[nombre] = r.json()
+    assert "reclamo.adjuntado" in suscritos["munilima"]["eventos"]
+    datos = hoja()
+    codigo = api.post("/reclamos", json=datos).json()["codigo"]
+
+    def subir(nombre: str, contenido: bytes, clave_idem: str) -> httpx.Response:
+        return api.post(
+            f"/reclamos/{codigo}/adjuntos",
+            data={"numero_documento": DNI},
+            files=[("archivos", (nombre, contenido))],
+            headers={"Idempotency-Key": clave_idem},
+        )
+
+    def llegados(ruta: str) -> list[tuple[dict[str, str], bytes]]:
+        return [(h, c) for h, c in receptor.de(codigo, "reclamo.adjuntado") if h["ruta"] == ruta]
+
+    # Right after filing, a file; the request retried with its key answers the same.
+    pdf = b"%PDF-1.4\n% constancia " + uuid.uuid4().hex.encode() + b"\n%%EOF\n"
+    clave_idem = str(uuid.uuid4())
+    primera = subir("constancia.pdf", pdf, clave_idem)
+    assert primera.status_code == 201, primera.text
+    segunda = subir("constancia.pdf", pdf, clave_idem)
+    assert (segunda.status_code, segunda.json()) == (201, primera.json())
+
+    esperar(lambda: llegados("/minsa"), "llega reclamo.adjuntado a minsa", 60)
+    [(cabeceras, cuerpo)] = llegados("/minsa")
+    assert firma_valida(suscritos["minsa"]["secreto"], cabeceras, cuerpo)
+    carga = json.loads(cuerpo)
+    assert carga["tipo"] == cabeceras["x-pdr-evento"] == "reclamo.adjuntado"
+    assert carga["entidad"] == "minsa" and carga["codigo"] == codigo
+    [guardado] = primera.json()["adjuntos"]
+    assert carga["adjuntos"] == [
+        {
+            "id": guardado["id"],
+            "nombre": "constancia.pdf",
+            "tipo_mime": "application/pdf",
+            "bytes": len(pdf),
+            "sha256": hashlib.sha256(pdf).hexdigest(),
+        }
+    ]
+    for dato in (DNI, EMAIL, "María", "Quispe", "ascensores", datos["sede"]):
+        assert dato not in cuerpo.decode()
+
+    # Another upload is another event; the retry made none (registro's outbox holds two).
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + uuid.uuid4().bytes
+    assert subir("foto.png", png, str(uuid.uuid4())).status_code == 201
+    esperar(lambda: len(llegados("/minsa")) == 2, "el segundo reclamo.adjuntado", 60)
+    cliente: MongoClient = MongoClient(plataforma._mongo(1, "registro"))
+    try:
+        emitidos = cliente["registro"]["outbox"].count_documents(
+            {"evento.tipo": "reclamo.adjuntado", "evento.codigo": codigo}
+        )
+    finally:
+        cliente.close()
+    assert emitidos == 2
+    ultimo = json.loads(llegados("/minsa")[-1][1])
+    assert [a["sha256"] for a in ultimo["adjuntos"]] == [hashlib.sha256(png).hexdigest()]
+    ruta_minsa = f"/webhooks/{suscritos['minsa']['id']}/entregas"
+    entregas = [
+        e for e in api.get(ruta_minsa, headers=minsa).json()["entregas"] if e["codigo"] == codigo
+    ]
+    assert len([e for e in entregas if e["tipo"] == "reclamo.adjuntado"]) == 2
+    # The other entity's subscription got nothing of a reclamo it does not have.
+    ruta_munilima = f"/webhooks/{suscritos['munilima']['id']}/entregas"
+    de_munilima = api.get(ruta_munilima, headers=munilima).json()["entregas"]
+    assert [e for e in de_munilima if e["codigo"] == codigo] == []
+    assert not [h for h, c in receptor.recibidos if h["ruta"] == "/munilima"]
+
+    # Transferred: the next files reach the entity that has the reclamo now, and only it.
+    traslado = {"entidad_id": "munilima", "razon": "Es competencia de la municipalidad."}
+    esperar(lambda: receptor.de(codigo, "reclamo.derivado"), "derivado en minsa", 60)
+    r = api.post(f"/bandeja/{codigo}/traslado", json=traslado, headers=minsa)
+    assert r.status_code == 200, r.text
+
+    def derivado_en_munilima():
+        return [h for h, _ in receptor.de(codigo, "reclamo.derivado") if h["ruta"] == "/munilima"]
+
+    esperar(derivado_en_munilima, "derivado en munilima", 60)
+    acta = b"%PDF-1.4\n% acta " + uuid.uuid4().hex.encode() + b"\n%%EOF\n"
+    assert subir("acta.pdf", acta, str(uuid.uuid4())).status_code == 201
+    esperar(lambda: llegados("/munilima"), "llega reclamo.adjuntado a munilima", 60)
+    [(cabeceras, cuerpo)] = llegados("/munilima")
+    assert firma_valida(suscritos["munilima"]["secreto"], cabeceras, cuerpo)
+    carga = json.loads(cuerpo)
+    assert carga["entidad"] == "munilima"
+    assert [a["sha256"] for a in carga["adjuntos"]] == [hashlib.sha256(acta).hexdigest()]
+    entregas = [
+        e for e in api.get(ruta_minsa, headers=minsa).json()["entregas"] if e["codigo"] == codigo
+    ]
+    assert len([e for e in entregas if e["tipo"] == "reclamo.adjuntado"]) == 2  # none more

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from pymongo.database import Database
 
-from comun.eventos import ReclamoDerivado, ReclamoEnAtencion, nuevo_evento
+from comun.eventos import (
+    ArchivoGuardado,
+    ReclamoAdjuntado,
+    ReclamoDerivado,
+    ReclamoEnAtencion,
+    ReclamoTrasladado,
+    nuevo_evento,
+)
 from servicios.notificaciones import dependencias, webhooks
 
 pytestmark = pytest.mark.integracion
@@ -220,3 +228,120 @@ def test_sin_permiso_un_destino_privado_no_recibe_nada(preparada, servidor):
     e = db.webhook_entregas.find_one()
     assert e["estado"] == "pendiente" and "privada" in e["intentos"][0]["error"]
     assert srv.recibidos == []
+
+
+def test_los_archivos_nuevos_llegan_a_la_entidad_que_tiene_el_reclamo_tras_un_traslado(
+    preparada, servidor
+):
+    db = preparada
+    srv = Servidor([204])
+    servidor.append(srv)
+    de_minsa = _suscribir(db, "http://127.0.0.1:9/minsa")
+    de_munilima = _suscribir(db, srv.url, entidad="munilima")
+    inicio = datetime.now(UTC) - timedelta(minutes=10)
+    derivado = ReclamoDerivado(
+        entidad_id="minsa", unidad_id="admision", unidad_nombre="Admisión", por_regla=True
+    )
+    traslado = ReclamoTrasladado(
+        entidad_anterior_id="minsa",
+        entidad_id="munilima",
+        entidad_nombre="Municipalidad de Lima",
+        razon="Competencia municipal.",
+    )
+    for minuto, tipo, datos in (
+        (0, "reclamo.derivado", derivado),
+        (1, "reclamo.trasladado", traslado),
+    ):
+        evento = nuevo_evento(
+            tipo,
+            datos,
+            fuente="derivacion",
+            codigo=CODIGO,
+            ocurrido_en=inicio + timedelta(minutes=minuto),
+        )
+        _crear(db, evento, datos)
+    contenido = b"%PDF-1.4\n% acta\n%%EOF\n"
+    archivo = {
+        "id": "65f0c0ffee0000000000abcd",
+        "nombre": "acta.pdf",
+        "tipo_mime": "application/pdf",
+        "bytes": len(contenido),
+        "sha256": hashlib.sha256(contenido).hexdigest(),
+    }
+    # registro had not yet learnt of the traslado: the event still names minsa.
+    adjuntado = ReclamoAdjuntado(
+        entidad_id="minsa", adjuntos=[ArchivoGuardado.model_validate(archivo)]
+    )
+    evento = nuevo_evento(
+        "reclamo.adjuntado",
+        adjuntado,
+        fuente="registro",
+        codigo=CODIGO,
+        ocurrido_en=inicio + timedelta(minutes=2),
+    )
+    _crear(db, evento, adjuntado)
+    _crear(db, evento, adjuntado)  # redelivered: still one delivery
+
+    entregas = list(db.webhook_entregas.find({"tipo": "reclamo.adjuntado"}))
+    assert [e["webhook_id"] for e in entregas] == [de_munilima]
+    assert (
+        db.webhook_entregas.count_documents({"webhook_id": de_minsa, "evento_id": evento.id}) == 0
+    )
+
+    while _mensajero(db).una_vuelta():
+        pass
+    [(cabeceras, cuerpo)] = [(h, c) for h, c in srv.recibidos if b"reclamo.adjuntado" in c]
+    partes = dict(p.split("=", 1) for p in cabeceras["x-pdr-firma"].split(","))
+    mac = hmac.new(b"whsec_prueba", partes["t"].encode() + b"." + cuerpo, hashlib.sha256)
+    assert hmac.compare_digest(mac.hexdigest(), partes["v1"])
+    carga = json.loads(cuerpo)
+    assert carga["entidad"] == "munilima" and carga["codigo"] == CODIGO
+    assert carga["estado"] == "trasladado"  # the state it is in: files change no state
+    assert carga["adjuntos"] == [archivo]
+
+
+def test_una_suscripcion_a_todo_de_antes_recibe_tambien_los_archivos_nuevos(db):
+    # The 14 types an entity could subscribe to before reclamo.adjuntado, written out here.
+    de_antes = [
+        "reclamo.registrado",
+        "reclamo.derivado",
+        "reclamo.en_atencion",
+        "reclamo.reasignado",
+        "reclamo.observado",
+        "reclamo.subsanado",
+        "reclamo.archivado",
+        "reclamo.trasladado",
+        "reclamo.desistido",
+        "reclamo.respondido",
+        "reclamo.cerrado",
+        "plazo.por_vencer",
+        "plazo.vencido",
+        "supervision.intervencion",
+    ]
+    todo = _suscribir(db, "http://127.0.0.1:9/a", eventos=de_antes)
+    algunos = _suscribir(db, "http://127.0.0.1:9/b", eventos=["reclamo.derivado"])
+
+    dependencias.preparar(db)
+    dependencias.preparar(db)  # every start: nothing twice
+
+    assert db.webhooks.find_one({"_id": todo})["eventos"] == [*de_antes, "reclamo.adjuntado"]
+    assert db.webhooks.find_one({"_id": algunos})["eventos"] == ["reclamo.derivado"]
+    evento = nuevo_evento(
+        "reclamo.adjuntado",
+        ReclamoAdjuntado(
+            entidad_id="minsa",
+            adjuntos=[
+                ArchivoGuardado(
+                    id="65f0c0ffee0000000000abcd",
+                    nombre="a.pdf",
+                    tipo_mime="application/pdf",
+                    bytes=10,
+                    sha256="0" * 64,
+                )
+            ],
+        ),
+        fuente="registro",
+        codigo=CODIGO,
+    )
+    _crear(db, evento, evento.contenido())
+    assert [e["webhook_id"] for e in db.webhook_entregas.find()] == [todo]
