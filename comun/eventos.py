@@ -190,7 +190,7 @@ class Entidad(BaseModel):
     tipo: UnaLinea = Field(
         max_length=100, description="ministerio, municipalidad, consulado, organismo..."
     )
-    nivel: NivelGobierno = Field(default="nacional", description="Nivel de gobierno")
+    nivel: NivelGobierno = Field(default=NivelGobierno.nacional, description="Nivel de gobierno")
     pais: str = Field(default="PE", pattern=r"^[A-Z]{2}$", description="País (consulados)")
     unidades: list[Unidad] = Field(min_length=1)
     reglas: list[Regla] = []

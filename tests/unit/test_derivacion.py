@@ -1,11 +1,13 @@
 """Routing by the entity's rules, the states a reclamo may go through, the bandeja's urgency order
 and its cursor (pure domain)."""
 
+import warnings
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from comun.eventos import Entidad
+from comun.vocabulario import NivelGobierno
 from servicios.derivacion.dominio import (
     ACCIONES,
     ESTADOS,
@@ -221,3 +223,12 @@ def test_vence_antes_fecha_es_el_inicio_del_dia_en_lima():
     for malo in ("2026-02-30", "mañana", "2026-13-01T00:00"):
         with pytest.raises(ValueError, match="fecha"):
             limite_vencimiento(malo)
+
+
+def test_una_entidad_sin_nivel_es_nacional_y_se_serializa_sin_avisos() -> None:
+    """The default level was the string "nacional" in an enum field: every dump of a catalogue
+    entry without `nivel` warned (PydanticSerializationUnexpectedValue), 30+ times per test run."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert entidad().model_dump(mode="json")["nivel"] == "nacional"
+        assert entidad().model_dump()["nivel"] is NivelGobierno.nacional
