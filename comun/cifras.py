@@ -323,7 +323,7 @@ class _Campos:
 
     @property
     def clave(self) -> tuple | None:
-        return None if self.exactos is None else (sorted(self.exactos), self.prefijos)
+        return None if self.exactos is None else (tuple(sorted(self.exactos)), self.prefijos)
 
     def tomar(self, valores: dict) -> dict:
         if self.exactos is None:
