@@ -176,10 +176,18 @@ def juntar(*partes: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
     junto: dict[str, dict[str, float]] = {}
     for parte in partes:
         for clave, valores in parte.items():
-            destino = junto.setdefault(clave, {})
-            for k, x in valores.items():
-                destino[k] = destino.get(k, 0) + x
+            destino = junto.get(clave)
+            if destino is None:
+                junto[clave] = dict(valores)
+            else:
+                _sumar_en(destino, valores)
     return junto
+
+
+def _sumar_en(destino: dict[str, float], valores: dict[str, float]) -> None:
+    anterior = destino.get
+    for k, x in valores.items():
+        destino[k] = anterior(k, 0) + x
 
 
 def componer(
@@ -192,11 +200,14 @@ def componer(
     """The report from each service's groups ("entidad" and "mes") and the catalogue."""
     por_entidad = juntar(*(g.get("entidad", {}) for g in grupos))
     por_mes = juntar(*(g.get("mes", {}) for g in grupos))
+    # Summed in place: one pass over the entities, not a copy of the levels per entity.
     niveles: dict[str, dict[str, float]] = {}
     for entidad_id, valores in por_entidad.items():
         nivel = entidades.get(entidad_id, {}).get("nivel", "nacional")
-        niveles = juntar(niveles, {nivel: valores})
-    total = juntar({"": {}}, *({"": v} for v in por_mes.values()))[""]
+        _sumar_en(niveles.setdefault(nivel, {}), valores)
+    total: dict[str, float] = {}
+    for valores in por_mes.values():
+        _sumar_en(total, valores)
     return {
         "desde": desde,
         "hasta": hasta,
