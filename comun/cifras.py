@@ -24,6 +24,8 @@ not folded yet in one snapshot, so it is exact whatever the folder's lag.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 import threading
@@ -181,18 +183,43 @@ def leer(
     entidades: Iterable[str] | None = None,
     unidad: str | None = None,
     agrupar: str = "entidad,mes",
+    campos: Iterable[str] | None = None,
 ) -> dict[str, dict[str, dict]]:
     """The buckets of the months desde..hasta (AAAA-MM, both included), of `entidades` (None:
     all) and, given `unidad`, of that unit only; summed by each grouping asked for ("entidad",
     "mes", "entidad_mes"). Values stay flat and additive: the gateway derives the rest.
+    `campos` (None: every counter) keeps only those counters; one ending in ":" is a prefix
+    ("dias:" keeps the histogram).
 
     Read by _id, never by scanning: a unit's or one entity's buckets (a document per month), else
     the months of every entity (a document per month, filtered here)."""
+    grupos = leer_si_cambio(db, desde, hasta, entidades, unidad, agrupar, campos)[1]
+    assert grupos is not None  # nothing to compare with: always read
+    return grupos
+
+
+def leer_si_cambio(
+    db: Database,
+    desde: str,
+    hasta: str,
+    entidades: Iterable[str] | None = None,
+    unidad: str | None = None,
+    agrupar: str = "entidad,mes",
+    campos: Iterable[str] | None = None,
+    previa: str | None = None,
+    anexo: str = "",
+) -> tuple[str | None, dict[str, dict[str, dict]] | None]:
+    """`leer`, and the fingerprint of what it read: (huella, grupos). When the months of every
+    entity are read, the fingerprint names the state exactly — the request, the version of each
+    month document and the id of each change not folded yet, all from one snapshot, plus `anexo`
+    (what else the caller answers with) — and, if it equals `previa`, the figures are not summed
+    at all: (huella, None). A unit's or one entity's buckets carry no version: (None, grupos)."""
     meses = lista_de_meses(desde, hasta)
     grupos = [g for g in agrupar.split(",") if g in ("entidad", "mes", "entidad_mes")]
     pedidas = sorted(set(entidades)) if entidades is not None else None
     por_cubeta = bool(unidad or (pedidas is not None and len(pedidas) == 1))
     quedan = set(pedidas) if pedidas is not None else None
+    filtro = _Campos.de(campos)
 
     def cuenta(entidad: str, unidad_fila: str, mes: str) -> bool:
         """Whether a pending change of this bucket belongs to what is asked."""
@@ -202,8 +229,9 @@ def leer(
             return entidad in (quedan or ()) and unidad_fila == (unidad or TODAS)
         return unidad_fila == TODAS and (quedan is None or entidad in quedan)
 
-    def trabajo(sesion: ClientSession) -> dict[str, dict[str, dict]]:
-        salida: dict[str, dict[str, dict]] = {g: defaultdict(dict) for g in grupos}
+    def trabajo(sesion: ClientSession) -> tuple[str | None, dict[str, dict[str, dict]] | None]:
+        salida: dict[str, dict[str, dict]] = {g: {} for g in grupos}
+        huella = None
 
         def anotar(entidad: str, mes: str, valores: dict) -> None:
             for grupo in grupos:
@@ -213,27 +241,98 @@ def leer(
                     clave = mes
                 else:
                     clave = f"{entidad}|{mes}"
-                sumar(salida[grupo][clave], valores)
+                _acumular(salida[grupo], clave, valores)
 
         if por_cubeta:
             ids = [_id(e, unidad or TODAS, m) for e in pedidas or [] for m in meses]
-            campos = {"entidad": 1, "mes": 1, "v": 1}
-            for doc in db[COLECCION].find({"_id": {"$in": ids}}, campos, session=sesion):
-                anotar(doc["entidad"], doc["mes"], doc.get("v") or {})
+            proyeccion = {"entidad": 1, "mes": 1, "v": 1}
+            for doc in db[COLECCION].find({"_id": {"$in": ids}}, proyeccion, session=sesion):
+                anotar(doc["entidad"], doc["mes"], filtro.tomar(doc.get("v") or {}))
+            pendientes = list(db[PENDIENTES].find({}, {"c": 1}, session=sesion))
         else:
-            for doc in _MESES.leer(db, [_id(TODAS, TODAS, m) for m in meses], sesion):
+            ids = [_id(TODAS, TODAS, m) for m in meses]
+            versiones = _MESES.versiones(db, ids, sesion)
+            pendientes = list(db[PENDIENTES].find({}, {"c": 1}, session=sesion))
+            huella = _huella(
+                [desde, hasta, pedidas, agrupar, filtro.clave, anexo],
+                sorted(versiones.items()),
+                [str(doc["_id"]) for doc in pendientes],
+            )
+            if huella == previa:
+                return huella, None
+            por_entidad = [g for g in grupos if g != "mes" or quedan is not None]
+            for doc in _MESES.leer(db, versiones, ids, sesion):
+                if "mes" in grupos and quedan is None:
+                    # The month's sum over every entity, kept with the decoded month.
+                    _acumular(salida["mes"], doc["mes"], _MESES.total(db, doc, filtro))
                 for entidad, anidado in (doc.get("e") or {}).items():
                     if quedan is None or entidad in quedan:
-                        anotar(entidad, doc["mes"], anidado)
+                        valores = filtro.tomar(anidado)
+                        for grupo in por_entidad:
+                            if grupo == "entidad":
+                                clave = entidad
+                            elif grupo == "mes":
+                                clave = doc["mes"]
+                            else:
+                                clave = f"{entidad}|{doc['mes']}"
+                            _acumular(salida[grupo], clave, valores)
         # The changes not folded yet, in the same snapshot as the buckets: exact at any lag.
-        for doc in db[PENDIENTES].find({}, {"c": 1}, session=sesion):
+        for doc in pendientes:
             for entidad, unidad_fila, mes, inc in doc["c"]:
                 if cuenta(entidad, unidad_fila, mes):
-                    anotar(entidad, mes, inc)
-        # A pending change may take a counter back to zero: shown as absent, as before.
-        return {g: {k: _sin_ceros(v) for k, v in c.items()} for g, c in salida.items()}
+                    anotar(entidad, mes, filtro.tomar(inc))
+        # A counter at zero (or taken back to zero by a pending change) is shown as absent.
+        return huella, {g: {k: _sin_ceros(v) for k, v in c.items()} for g, c in salida.items()}
 
     return en_transaccion(db, trabajo)
+
+
+def _acumular(grupo: dict[str, dict], clave: str, valores: dict) -> None:
+    """Adds `valores` to grupo[clave]; the first time as a copy (a C-level copy: most keys of a
+    report are seen once, and the cached months must never be changed)."""
+    destino = grupo.get(clave)
+    if destino is None:
+        grupo[clave] = dict(valores)
+        return
+    anterior = destino.get
+    for nombre, valor in valores.items():
+        destino[nombre] = anterior(nombre, 0) + valor
+
+
+def _huella(*partes: object) -> str:
+    """An ETag (quoted) for `partes`: the same state always gives the same one."""
+    return '"' + hashlib.sha256(repr(partes).encode()).hexdigest()[:32] + '"'
+
+
+@dataclass(frozen=True)
+class _Campos:
+    """The counters a caller wants: exact names and prefixes (None: every counter)."""
+
+    exactos: frozenset[str] | None
+    prefijos: tuple[str, ...]
+
+    @classmethod
+    def de(cls, campos: Iterable[str] | None) -> _Campos:
+        if campos is None:
+            return cls(None, ())
+        lista = sorted({c for c in campos if c})
+        return cls(
+            frozenset(c for c in lista if not c.endswith(":")),
+            tuple(c for c in lista if c.endswith(":")),
+        )
+
+    @property
+    def clave(self) -> tuple | None:
+        return None if self.exactos is None else (tuple(sorted(self.exactos)), self.prefijos)
+
+    def tomar(self, valores: dict) -> dict:
+        if self.exactos is None:
+            return valores
+        if not self.prefijos:
+            return {c: valores[c] for c in self.exactos if c in valores}
+        return {
+            c: v for c, v in valores.items() if c in self.exactos or c.startswith(self.prefijos)
+        }
 
 
 class _Meses:
@@ -241,19 +340,25 @@ class _Meses:
     their `version` moved. Such a document weighs ~300 KB at 300 entities, and the local store
     takes ~15 ms to hand one over; asking for the versions of the months is a small read. Never
     stale: a month is served from memory only if its version is the one the store has now (a
-    document written without a version is version 0 until its next change)."""
+    document written without a version is version 0 until its next change). Each month's sum
+    over every entity is kept with it (per set of counters asked for)."""
 
     def __init__(self, maximo: int = 2 * MAX_MESES) -> None:
         self._docs: OrderedDict[tuple[str, str], tuple[int, dict]] = OrderedDict()
+        self._totales: OrderedDict[tuple, dict] = OrderedDict()
         self._maximo = maximo
         self._candado = threading.Lock()
 
-    def leer(self, db: Database, ids: list[str], sesion: ClientSession) -> list[dict]:
-        coleccion = db[COLECCION]
-        versiones = {
+    def versiones(self, db: Database, ids: list[str], sesion: ClientSession) -> dict[str, int]:
+        return {
             d["_id"]: d.get("version", 0)
-            for d in coleccion.find({"_id": {"$in": ids}}, {"version": 1}, session=sesion)
+            for d in db[COLECCION].find({"_id": {"$in": ids}}, {"version": 1}, session=sesion)
         }
+
+    def leer(
+        self, db: Database, versiones: dict[str, int], ids: list[str], sesion: ClientSession
+    ) -> list[dict]:
+        """The documents `ids` at `versiones` (read in `sesion`), from memory when current."""
         vigentes: dict[str, dict] = {}
         with self._candado:
             for i, version in versiones.items():
@@ -262,11 +367,12 @@ class _Meses:
                     vigentes[i] = guardado[1]
         faltan = [i for i in versiones if i not in vigentes]
         if faltan:
-            campos = {"mes": 1, "e": 1, "version": 1}
-            for doc in coleccion.find({"_id": {"$in": faltan}}, campos, session=sesion):
+            proyeccion = {"mes": 1, "e": 1, "version": 1}
+            for doc in db[COLECCION].find({"_id": {"$in": faltan}}, proyeccion, session=sesion):
+                doc.setdefault("version", 0)
                 vigentes[doc["_id"]] = doc
                 with self._candado:
-                    self._docs[(db.name, doc["_id"])] = (doc.get("version", 0), doc)
+                    self._docs[(db.name, doc["_id"])] = (doc["version"], doc)
         with self._candado:
             for i in vigentes:
                 if (db.name, i) in self._docs:
@@ -274,6 +380,24 @@ class _Meses:
             while len(self._docs) > self._maximo:
                 self._docs.popitem(last=False)
         return [vigentes[i] for i in ids if i in vigentes]
+
+    def total(self, db: Database, doc: dict, filtro: _Campos) -> dict:
+        """The sum over every entity of the month `doc` (as `leer` returned it); not to be
+        changed by the caller."""
+        clave = (db.name, doc["_id"], doc.get("version", 0), filtro.clave)
+        with self._candado:
+            guardado = self._totales.get(clave)
+        if guardado is not None:
+            return guardado
+        total: dict[str, dict] = {}
+        for anidado in (doc.get("e") or {}).values():
+            _acumular(total, "", filtro.tomar(anidado))
+        suma = total.get("", {})
+        with self._candado:
+            self._totales[clave] = suma
+            while len(self._totales) > self._maximo:
+                self._totales.popitem(last=False)
+        return suma
 
 
 _MESES = _Meses()
@@ -294,6 +418,7 @@ class Pedido:
     entidades: list[str] | None
     unidad: str | None
     agrupar: str
+    campos: list[str] | None = None
 
 
 def pedido(args: dict[str, str], rol: str, entidad: str | None, unidad: str | None) -> Pedido:
@@ -320,15 +445,42 @@ def pedido(args: dict[str, str], rol: str, entidad: str | None, unidad: str | No
         unidad_pedida = None
     if unidad_pedida and (pedidas is None or len(pedidas) != 1):
         raise ValueError("unidad requiere una sola entidad")
-    return Pedido(desde, hasta, pedidas, unidad_pedida, args.get("agrupar", "entidad,mes"))
+    campos = [c for c in args["campos"].split(",") if c] if "campos" in args else None
+    return Pedido(desde, hasta, pedidas, unidad_pedida, args.get("agrupar", "entidad,mes"), campos)
 
 
-def responder(db: Database, args: dict[str, str], quien) -> tuple[dict, int]:
-    """The body and status of a service's `GET /cifras` (quien: comun.web.Identidad)."""
+def responder(
+    db: Database,
+    args: dict[str, str],
+    quien,
+    previa: str | None = None,
+    anexo: dict | None = None,
+) -> tuple[str | dict, int, dict[str, str]]:
+    """The body, status and headers of a service's `GET /cifras` (quien: comun.web.Identidad):
+    `{"grupos": ..., **anexo}`. With an ETag (the fingerprint of what was read, `leer_si_cambio`)
+    when there is one, and a 304 without summing anything when it equals `previa` (the caller's
+    If-None-Match). The JSON is written here, compact and unsorted: a report of every entity
+    is a few hundred kilobytes."""
     try:
         p = pedido(args, quien.rol, quien.entidad, quien.unidad)
     except PermissionError:
-        return {"error": "prohibido", "mensaje": "No tiene permiso para esta operación."}, 403
+        return {"error": "prohibido", "mensaje": "No tiene permiso para esta operación."}, 403, {}
     except ValueError as exc:
-        return {"error": "datos_invalidos", "mensaje": str(exc)}, 422
-    return {"grupos": leer(db, p.desde, p.hasta, p.entidades, p.unidad, p.agrupar)}, 200
+        return {"error": "datos_invalidos", "mensaje": str(exc)}, 422, {}
+    anexo = anexo or {}
+    huella, grupos = leer_si_cambio(
+        db,
+        p.desde,
+        p.hasta,
+        p.entidades,
+        p.unidad,
+        p.agrupar,
+        p.campos,
+        previa=previa,
+        anexo=json.dumps(anexo, sort_keys=True) if anexo else "",
+    )
+    cabeceras = {"ETag": huella} if huella else {}
+    if grupos is None:
+        return "", 304, cabeceras
+    cuerpo = json.dumps({"grupos": grupos, **anexo}, ensure_ascii=False, separators=(",", ":"))
+    return cuerpo, 200, {**cabeceras, "Content-Type": "application/json"}

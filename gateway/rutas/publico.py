@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from gateway.dependencias import CIUDADANO, Internos, Quien
@@ -24,11 +24,13 @@ from gateway.rutas.reportes import (
     MesHasta,
     RangoInvalido,
     a_csv,
+    a_json,
     juntar,
     meses_atras,
     meses_entre,
     quiere_csv,
     rango,
+    respuesta_en_cache,
     reunir,
 )
 
@@ -36,7 +38,8 @@ router = APIRouter(prefix="/publico", tags=["publico"], responses=errores(*COMUN
 
 UMBRAL = 5  # counts from 1 to UMBRAL - 1 are published as "< 5"
 RANGO = f"< {UMBRAL}"
-CACHE = {"Cache-Control": "public, max-age=300"}
+# Any cache may keep it 5 minutes; after that, a conditional request (ETag) costs a 304.
+CACHE = {"Cache-Control": "public, max-age=300", "Vary": "Accept"}
 NOTA = (
     "Recibidos: reclamos registrados en el mes y que la entidad tiene hoy (tras un traslado "
     "cuentan en la entidad competente). Respondidos, % a tiempo y días hábiles: reclamos "
@@ -71,6 +74,8 @@ class Indicadores(BaseModel):
 
 COLUMNAS = list(Indicador.model_fields)
 PUBLICADOS = ("recibidos", "respondidos", "encuestas")
+# The only counters open data needs from the services (not the histogram, motivos, drivers...).
+CAMPOS = [*PUBLICADOS, "a_tiempo", "dias_suma", "satisfaccion_suma"]
 
 
 def conteo(n: int) -> int | str:
@@ -121,7 +126,7 @@ async def _indicadores(
     except RangoInvalido as exc:
         return exc.respuesta()
     # Always as a citizen: a key sent here must not narrow (or widen) what is published.
-    grupos, catalogo = await reunir(
+    reunido = await reunir(
         request,
         internos,
         CIUDADANO,
@@ -130,25 +135,32 @@ async def _indicadores(
         [entidad_id] if entidad_id else None,
         None,
         "entidad_mes",
+        CAMPOS,
     )
-    if entidad_id is not None and entidad_id not in catalogo:
+    if entidad_id is not None and entidad_id not in reunido.catalogo:
         raise HTTPException(404, "No hay una entidad con ese identificador.")
-    sumas = juntar(*(g.get("entidad_mes", {}) for g in grupos))
-    if entidad_id is not None:  # every month of the range, so the series has no holes
-        claves = [f"{entidad_id}|{m}" for m in _meses(desde, hasta)]
-    else:  # the (entity, month) pairs with something to publish
-        claves = sorted(k for k, v in sumas.items() if any(v.get(c) for c in PUBLICADOS))
-    filas = []
-    for clave in claves:
-        ent, mes = clave.split("|", 1)
-        nombre = catalogo.get(ent, {}).get("nombre", ent)
-        filas.append(indicador(ent, nombre, mes, sumas.get(clave, {})))
-    if quiere_csv(formato, accept):
-        return Response(a_csv(filas, COLUMNAS), media_type="text/csv; charset=utf-8", headers=CACHE)
-    # `indicador` builds each row as `Indicador` declares it: thousands of rows are not
-    # validated again on the way out (the fuzzer checks the answers against the schema).
-    cuerpo = {"desde": desde, "hasta": hasta, "nota": NOTA, "indicadores": filas}
-    return JSONResponse(cuerpo, headers=CACHE)
+    en_csv = quiere_csv(formato, accept)
+
+    def cuerpo() -> bytes:
+        sumas = juntar(*(g.get("entidad_mes", {}) for g in reunido.grupos))
+        if entidad_id is not None:  # every month of the range, so the series has no holes
+            claves = [f"{entidad_id}|{m}" for m in _meses(desde, hasta)]
+        else:  # the (entity, month) pairs with something to publish
+            claves = sorted(k for k, v in sumas.items() if any(v.get(c) for c in PUBLICADOS))
+        filas = []
+        for clave in claves:
+            ent, mes = clave.split("|", 1)
+            nombre = reunido.catalogo.get(ent, {}).get("nombre", ent)
+            filas.append(indicador(ent, nombre, mes, sumas.get(clave, {})))
+        if en_csv:
+            return a_csv(filas, COLUMNAS)
+        # `indicador` builds each row as `Indicador` declares it: thousands of rows are not
+        # validated again on the way out (the fuzzer checks the answers against the schema).
+        return a_json({"desde": desde, "hasta": hasta, "nota": NOTA, "indicadores": filas})
+
+    pregunta = ("publico", desde, hasta, entidad_id)
+    media = "text/csv; charset=utf-8" if en_csv else "application/json"
+    return respuesta_en_cache(request, pregunta, reunido, cuerpo, media, CACHE)
 
 
 @router.get(

@@ -17,7 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
 import io
+import json
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -171,10 +176,18 @@ def juntar(*partes: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
     junto: dict[str, dict[str, float]] = {}
     for parte in partes:
         for clave, valores in parte.items():
-            destino = junto.setdefault(clave, {})
-            for k, x in valores.items():
-                destino[k] = destino.get(k, 0) + x
+            destino = junto.get(clave)
+            if destino is None:
+                junto[clave] = dict(valores)
+            else:
+                _sumar_en(destino, valores)
     return junto
+
+
+def _sumar_en(destino: dict[str, float], valores: dict[str, float]) -> None:
+    anterior = destino.get
+    for k, x in valores.items():
+        destino[k] = anterior(k, 0) + x
 
 
 def componer(
@@ -187,11 +200,14 @@ def componer(
     """The report from each service's groups ("entidad" and "mes") and the catalogue."""
     por_entidad = juntar(*(g.get("entidad", {}) for g in grupos))
     por_mes = juntar(*(g.get("mes", {}) for g in grupos))
+    # Summed in place: one pass over the entities, not a copy of the levels per entity.
     niveles: dict[str, dict[str, float]] = {}
     for entidad_id, valores in por_entidad.items():
         nivel = entidades.get(entidad_id, {}).get("nivel", "nacional")
-        niveles = juntar(niveles, {nivel: valores})
-    total = juntar({"": {}}, *({"": v} for v in por_mes.values()))[""]
+        _sumar_en(niveles.setdefault(nivel, {}), valores)
+    total: dict[str, float] = {}
+    for valores in por_mes.values():
+        _sumar_en(total, valores)
     return {
         "desde": desde,
         "hasta": hasta,
@@ -317,26 +333,73 @@ def quiere_csv(formato: Formato | None, accept: str | None) -> bool:
 # --- calling the services -------------------------------------------------------------------------
 
 
+class _Recientes:
+    """A small LRU of the latest answers, per gateway process (a bound on memory, not on time:
+    an entry is used only while its fingerprint is the current one)."""
+
+    def __init__(self, maximo: int) -> None:
+        self._datos: OrderedDict[Hashable, Any] = OrderedDict()
+        self._maximo = maximo
+
+    def get(self, clave: Hashable) -> Any:
+        valor = self._datos.get(clave)
+        if valor is not None:
+            self._datos.move_to_end(clave)
+        return valor
+
+    def put(self, clave: Hashable, valor: Any) -> None:
+        self._datos[clave] = valor
+        self._datos.move_to_end(clave)
+        while len(self._datos) > self._maximo:
+            self._datos.popitem(last=False)
+
+
+# Each service's last answer per question, with its ETag: asked again with If-None-Match, a
+# service whose figures did not change answers 304 without summing or sending them.
+_CIFRAS = _Recientes(48)
+# Composed responses by the ETags of the three answers: the same figures are composed once.
+_RESPUESTAS = _Recientes(16)
+
+
 async def pedir_cifras(
     request: Request,
     internos: Servicios,
     servicio: str,
     quien: Credencial,
     params: dict[str, str],
-) -> dict[str, Any]:
-    """A service's `GET /cifras` (its JSON as a dict); its 403 and 422 kept, failures 502/503."""
+) -> tuple[dict[str, Any], str | None]:
+    """A service's `GET /cifras` (its JSON as a dict) and its ETag; its 403 and 422 kept,
+    failures 502/503. The ETag names the exact state the service read (comun.cifras)."""
+    clave = (servicio, quien.rol, quien.entidad, quien.unidad, tuple(sorted(params.items())))
+    guardada = _CIFRAS.get(clave)
+    cabeceras = internos.cabeceras(request, quien)
+    if guardada is not None:
+        cabeceras["If-None-Match"] = guardada[0]
     peticion = internos.cliente.build_request(
-        "GET",
-        internos.urls[servicio] + "/cifras",
-        params=params,
-        headers=internos.cabeceras(request, quien),
+        "GET", internos.urls[servicio] + "/cifras", params=params, headers=cabeceras
     )
     r = await internos.enviar(peticion)
+    if r.status_code == 304 and guardada is not None:
+        return guardada[1], guardada[0]
     if r.status_code in (403, 422):
         raise HTTPException(r.status_code, r.json().get("mensaje"))
     if r.status_code != 200:
         raise HTTPException(502, "El servicio interno falló; intente nuevamente.")
-    return r.json()
+    datos = r.json()
+    huella = r.headers.get("ETag")
+    if huella:
+        _CIFRAS.put(clave, (huella, datos))
+    return datos, huella
+
+
+@dataclass
+class Reunido:
+    """What the three services answered: their groups, derivacion's catalogue, and an ETag for
+    all of it (None when a service gave none: a unit's or one entity's buckets)."""
+
+    grupos: list[dict]
+    catalogo: dict[str, dict[str, str]]
+    huella: str | None
 
 
 async def reunir(
@@ -348,19 +411,23 @@ async def reunir(
     entidades: list[str] | None,
     nivel: str | None,
     agrupar: str,
-) -> tuple[list[dict], dict[str, dict[str, str]]]:
+    campos: list[str] | None = None,
+) -> Reunido:
     """Each service's groups and the catalogue (derivacion's). With `nivel`, derivacion says which
-    entities are of that level first; else the three are asked at once."""
+    entities are of that level first; else the three are asked at once. `campos`: only those
+    counters (comun.cifras.leer)."""
     params = {"desde": desde, "hasta": hasta, "agrupar": agrupar}
     if entidades:
         params["entidades"] = ",".join(entidades)
+    if campos is not None:
+        params["campos"] = ",".join(campos)
     if nivel:
         derivacion = await pedir_cifras(
             request, internos, "derivacion", quien, {**params, "nivel": nivel}
         )
-        seleccion = derivacion.get("seleccion")
+        seleccion = derivacion[0].get("seleccion")
         if seleccion is not None and not seleccion:
-            return [derivacion["grupos"]], derivacion["entidades"]
+            return Reunido([derivacion[0]["grupos"]], derivacion[0]["entidades"], None)
         if seleccion:
             params["entidades"] = ",".join(seleccion)
         otros = await asyncio.gather(
@@ -373,7 +440,52 @@ async def reunir(
             pedir_cifras(request, internos, "plazos", quien, params),
             pedir_cifras(request, internos, "encuestas", quien, params),
         )
-    return [derivacion["grupos"], *(o["grupos"] for o in otros)], derivacion["entidades"]
+    respuestas = [derivacion, *otros]
+    huellas = [h for _, h in respuestas]
+    return Reunido(
+        [datos["grupos"] for datos, _ in respuestas],
+        derivacion[0]["entidades"],
+        None if None in huellas else "|".join(huellas),  # type: ignore[arg-type]
+    )
+
+
+def respuesta_en_cache(
+    request: Request,
+    pregunta: tuple,
+    reunido: Reunido,
+    componer_cuerpo: Callable[[], bytes],
+    media: str,
+    cabeceras: dict[str, str],
+) -> Response:
+    """The response for `pregunta` (everything the body depends on besides the figures): built
+    once per state of the figures, with an ETag that names that state, and a 304 to a client
+    that already has it (If-None-Match)."""
+    if reunido.huella is None:
+        return Response(componer_cuerpo(), media_type=media, headers=cabeceras)
+    etiqueta = _huella(pregunta, media, reunido.huella)
+    cabeceras = {**cabeceras, "ETag": etiqueta}
+    if etiqueta in _etiquetas(request.headers.get("if-none-match")):
+        return Response(status_code=304, headers=cabeceras)
+    cuerpo = _RESPUESTAS.get(etiqueta)
+    if cuerpo is None:
+        cuerpo = componer_cuerpo()
+        _RESPUESTAS.put(etiqueta, cuerpo)
+    return Response(cuerpo, media_type=media, headers=cabeceras)
+
+
+def _huella(*partes: object) -> str:
+    return '"' + hashlib.sha256(repr(partes).encode()).hexdigest()[:32] + '"'
+
+
+def _etiquetas(si_no_coincide: str | None) -> set[str]:
+    """The ETags of an If-None-Match header (weak ones compare by their opaque part)."""
+    return {e.strip().removeprefix("W/") for e in (si_no_coincide or "").split(",") if e.strip()}
+
+
+def a_json(cuerpo: Any) -> bytes:
+    """A body already shaped as its declared model: rendered once, not validated again."""
+    texto = json.dumps(cuerpo, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return texto.encode("utf-8")
 
 
 Mes = Annotated[
@@ -386,6 +498,8 @@ FormatoQ = Annotated[
     Formato | None, Query(description="`csv` o `json`; sin él, según la cabecera Accept")
 ]
 Accept = Annotated[str | None, Header(include_in_schema=False)]
+# A staff report may be kept by the client, but checked again (ETag) before each use.
+PRIVADA = {"Cache-Control": "private, no-cache", "Vary": "Accept, X-API-Key"}
 CSV_DOCUMENTADO = {
     "content": {"text/csv": {"schema": {"type": "string", "description": "CSV UTF-8 con BOM"}}}
 }
@@ -422,7 +536,7 @@ async def reporte(
         if entidad and entidad != quien.entidad:
             raise HTTPException(403, "Solo puede ver los reportes de su entidad.")
         entidad = quien.entidad
-    grupos, catalogo = await reunir(
+    reunido = await reunir(
         request,
         internos,
         quien,
@@ -433,7 +547,15 @@ async def reporte(
         "entidad,mes",
     )
     alcance = {"entidad": entidad, "unidad": quien.unidad, "nivel": nivel}
-    datos = componer(grupos, catalogo, desde, hasta, alcance)
-    if quiere_csv(formato, accept):
-        return Response(reporte_csv(datos), media_type="text/csv; charset=utf-8")
-    return JSONResponse(Reporte.model_validate(datos).model_dump(mode="json"))
+    en_csv = quiere_csv(formato, accept)
+
+    def cuerpo() -> bytes:
+        datos = componer(reunido.grupos, reunido.catalogo, desde, hasta, alcance)
+        if en_csv:
+            return reporte_csv(datos)
+        return a_json(Reporte.model_validate(datos).model_dump(mode="json"))
+
+    # Who asks is part of the question: the same figures, another scope, another answer.
+    pregunta = ("reporte", desde, hasta, entidad, nivel, quien.rol, quien.entidad, quien.unidad)
+    media = "text/csv; charset=utf-8" if en_csv else "application/json"
+    return respuesta_en_cache(request, pregunta, reunido, cuerpo, media, PRIVADA)

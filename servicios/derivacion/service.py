@@ -145,15 +145,10 @@ def crear_app() -> Flask:
             if not del_nivel:
                 return {"grupos": {}, "entidades": entidades, "seleccion": []}
             args["entidades"] = ",".join(del_nivel)
-        cuerpo_, estado = cifras.responder(db, args, quien)
-        if estado != 200:
-            return cuerpo_, estado
         seleccion = args.get("entidades")
-        return {
-            **cuerpo_,
-            "entidades": entidades,
-            "seleccion": seleccion.split(",") if seleccion else None,
-        }
+        # The catalogue goes with the figures, so it is part of their ETag too.
+        anexo = {"entidades": entidades, "seleccion": seleccion.split(",") if seleccion else None}
+        return cifras.responder(db, args, quien, request.headers.get("If-None-Match"), anexo)
 
     @app.get("/bandeja")
     def bandeja():

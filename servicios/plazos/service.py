@@ -237,7 +237,8 @@ def crear_app() -> Flask:
     def cifras_():
         """Report figures (comun.cifras): answered, on time, business days, interventions."""
         quien = exigir_rol("entidad", "supervisor", "ciudadano")
-        return cifras.responder(db, request.args.to_dict(), quien)
+        previa = request.headers.get("If-None-Match")
+        return cifras.responder(db, request.args.to_dict(), quien, previa)
 
     @app.get("/supervision/intervenciones")
     def intervenciones():

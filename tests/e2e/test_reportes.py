@@ -24,9 +24,11 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from pymongo import MongoClient
 
+from comun import cifras
 from comun.reloj import adelantar
-from herramientas.local import Plataforma
+from herramientas.local import SERVICIOS, Plataforma
 from tests.e2e.test_procedimiento import (
     accion,
     ahora,
@@ -506,3 +508,50 @@ def test_datos_abiertos_sin_clave_con_rangos_y_sin_datos_personales(plataforma, 
     assert api.get("/publico/entidades/no-existe/indicadores").status_code == 404
     invalido = api.get("/publico/indicadores", params={"desde": "2026-05", "hasta": "2026-01"})
     assert invalido.status_code == 422 and invalido.json()["detalle"][0]["campo"] == "desde"
+
+
+def test_etag_304_y_una_cifra_nueva_se_ve_enseguida(plataforma, api, datos):
+    """The answers are built once per state of the figures: a client that has them gets a 304,
+    and the first change (written as a handler writes it, not folded yet) gives a new answer
+    with it. Another scope never gets a 304 for the supervisor's ETag."""
+    params = rango(datos)
+    sup = clave(plataforma, "supervisor")
+    reporte_igual(api, sup, params, esperado(datos, set(NIVELES)))
+    ruta = "/publico/indicadores"
+    primera = api.get(ruta, params=params)
+    etiqueta = primera.headers["etag"]
+    assert primera.headers["vary"] == "Accept"
+    igual = api.get(ruta, params=params, headers={"If-None-Match": etiqueta})
+    assert igual.status_code == 304 and igual.headers["etag"] == etiqueta and not igual.content
+    # CSV is another representation: another ETag.
+    en_csv = api.get(ruta, params={**params, "formato": "csv"}, headers={"If-None-Match": etiqueta})
+    assert en_csv.status_code == 200 and en_csv.headers["etag"] != etiqueta
+
+    informe = api.get("/reportes", params=params, headers=sup)
+    assert informe.headers["cache-control"] == "private, no-cache"
+    condicional = {**sup, "If-None-Match": informe.headers["etag"]}
+    assert api.get("/reportes", params=params, headers=condicional).status_code == 304
+    entidad = {**clave(plataforma, "minsa"), "If-None-Match": informe.headers["etag"]}
+    suyo = api.get("/reportes", params=params, headers=entidad)
+    assert suyo.status_code == 200 and {f["entidad_id"] for f in suyo.json()["por_entidad"]} <= {
+        "minsa"
+    }
+
+    # A change of an entity outside the data set, as derivacion's handler writes it.
+    db = MongoClient(plataforma._mongo(1 + SERVICIOS.index("derivacion"), "derivacion"))[
+        "derivacion"
+    ]
+    aporte = cifras.Aporte("entidad-etag", "u1", params["hasta"], {"recibidos": 7})
+    cifras.mover(db, None, aporte, None)
+    try:
+        cambiada = api.get(ruta, params=params, headers={"If-None-Match": etiqueta})
+        assert cambiada.status_code == 200 and cambiada.headers["etag"] != etiqueta
+        nuevas = [f for f in cambiada.json()["indicadores"] if f["entidad_id"] == "entidad-etag"]
+        assert [(f["mes"], f["recibidos"]) for f in nuevas] == [(params["hasta"], 7)]
+        assert [f for f in cambiada.json()["indicadores"] if f not in nuevas] == primera.json()[
+            "indicadores"
+        ]
+    finally:
+        cifras.mover(db, aporte, None, None)  # taken back: the other tests' figures stand
+    vuelta = api.get(ruta, params=params, headers={"If-None-Match": etiqueta})
+    assert vuelta.status_code == 200 and vuelta.json() == primera.json()

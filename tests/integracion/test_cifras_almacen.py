@@ -139,3 +139,63 @@ def test_dos_plegadores_a_la_vez_pliegan_cada_cambio_una_vez(db: Database):
     por_entidad = cifras.leer(db, "2026-01", "2026-02")["entidad"]
     assert sum(v["recibidos"] for v in por_entidad.values()) == total
     assert por_entidad["e0"]["recibidos"] == len(range(0, total, 7))
+
+
+def test_la_huella_nombra_el_estado_leido_y_sin_cambios_no_se_suma(db: Database):
+    """The ETag of the months of every entity: the same while nothing changes (and then nothing
+    is summed), another after a change not folded yet, and another after it is folded — the
+    figures being the ones counted by hand each time."""
+    cifras.preparar(db)
+    cifras.mover(db, None, cifras.Aporte("minsa", "u1", "2026-01", {"recibidos": 2}), None)
+    cifras.plegar(db)
+    huella, grupos = cifras.leer_si_cambio(db, "2026-01", "2026-02", agrupar="entidad")
+    assert huella and grupos == {"entidad": {"minsa": {"recibidos": 2}}}
+    assert cifras.leer_si_cambio(db, "2026-01", "2026-02", agrupar="entidad", previa=huella) == (
+        huella,
+        None,
+    )
+    # Another question of the same state has another fingerprint.
+    otra, _ = cifras.leer_si_cambio(db, "2026-01", "2026-02", agrupar="mes")
+    assert otra != huella
+
+    cifras.mover(db, None, cifras.Aporte("minsa", "u2", "2026-02", {"recibidos": 1}), None)
+    pendiente, grupos = cifras.leer_si_cambio(
+        db, "2026-01", "2026-02", agrupar="entidad", previa=huella
+    )
+    assert pendiente != huella and grupos == {"entidad": {"minsa": {"recibidos": 3}}}
+
+    assert cifras.plegar(db) == 1
+    plegada, grupos = cifras.leer_si_cambio(
+        db, "2026-01", "2026-02", agrupar="entidad", previa=pendiente
+    )
+    assert plegada not in (huella, pendiente) and grupos == {"entidad": {"minsa": {"recibidos": 3}}}
+
+    # One entity's (or a unit's) buckets carry no version: no fingerprint, always read.
+    assert cifras.leer_si_cambio(db, "2026-01", "2026-02", ["minsa"], agrupar="entidad") == (
+        None,
+        {"entidad": {"minsa": {"recibidos": 3}}},
+    )
+
+
+def test_solo_los_contadores_pedidos(db: Database):
+    cifras.preparar(db)
+    valores = {"recibidos": 1, "motivo:trato": 1, "dias:3": 1, "dias:12": 1, "dias_suma": 15}
+    cifras.mover(db, None, cifras.Aporte("minsa", "u1", "2026-01", valores), None)
+    cifras.plegar(db)
+    cifras.mover(db, None, cifras.Aporte("minsa", "u1", "2026-02", {"dias:3": 1}), None)
+    for entidades in (None, ["minsa"]):  # the months of every entity, one entity's buckets
+        leido = cifras.leer(
+            db,
+            "2026-01",
+            "2026-02",
+            entidades,
+            agrupar="entidad,mes",
+            campos=["dias_suma", "dias:"],
+        )
+        assert leido["entidad"] == {"minsa": {"dias:3": 2, "dias:12": 1, "dias_suma": 15}}
+        assert leido["mes"] == {
+            "2026-01": {"dias:3": 1, "dias:12": 1, "dias_suma": 15},
+            "2026-02": {"dias:3": 1},
+        }
+        solo = cifras.leer(db, "2026-01", "2026-02", entidades, agrupar="mes", campos=["recibidos"])
+        assert solo["mes"] == {"2026-01": {"recibidos": 1}, "2026-02": {}}
