@@ -37,6 +37,10 @@ class AjustesGateway(Ajustes):
     limite_fallos_seguimiento_por_hora: int = 10
     limite_fallos_por_documento_por_hora: int = 10
 
+    # The web pages' cookies only over HTTPS: on when a proxy ends TLS in front of the gateway
+    # (compose's Caddy); a request that arrives as https gets them anyway.
+    portal_cookies_seguras: bool = False
+
     # Who answers integrators, as the API's document shows it (info.contact).
     contacto_nombre: str = "Secretaría de Gestión Pública (PCM)"
     contacto_url: str = "https://www.gob.pe/pcm"

@@ -31,6 +31,7 @@ from gateway.borde import API, Borde, metodos_permitidos, respuesta_error
 from gateway.credenciales import Credencial, Verificador
 from gateway.dependencias import Servicios, requiere
 from gateway.limites import Limites
+from gateway.portal import paginas as portal
 from gateway.rutas import (
     adjuntos,
     bandeja,
@@ -150,6 +151,8 @@ def crear_app(ajustes: AjustesGateway | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http(request: Request, exc: StarletteHTTPException):
+        if not _en_api(request):
+            return request.app.state.paginas.error(request, exc.status_code)
         if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
             # FastAPI's "There was an error parsing the body": bytes that are not UTF-8 text.
             return _invalido([{"campo": "cuerpo", "mensaje": "Debe ser JSON en texto UTF-8"}])
@@ -176,6 +179,8 @@ def crear_app(ajustes: AjustesGateway | None = None) -> FastAPI:
     ):
         v1.include_router(modulo.router)
     app.include_router(v1)
+    # The web pages, on top of the same API (gateway/portal).
+    portal.montar(app, ajustes.token_interno.get_secret_value(), ajustes.portal_cookies_seguras)
 
     @app.get("/alive", include_in_schema=False)
     def alive():
@@ -220,6 +225,11 @@ def crear_app(ajustes: AjustesGateway | None = None) -> FastAPI:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _en_api(request: Request) -> bool:
+    ruta = request.url.path
+    return ruta == API or ruta.startswith(API + "/") or ruta in ("/metrics", "/health", "/alive")
 
 
 def _campo(error: dict) -> tuple:

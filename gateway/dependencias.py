@@ -16,10 +16,16 @@ _clave_api = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="Clave de la entidad, supervisor u operador"
 )
 CIUDADANO = Credencial(rol="ciudadano")
+CREDENCIAL_DEL_PORTAL = "pdr.credencial"  # the ASGI scope key gateway.portal.api sets
 
 
 def _verificar(request: Request, clave: str | None) -> Credencial:
-    """Anonymous callers are citizens; a key that does not verify is refused, not downgraded."""
+    """Anonymous callers are citizens; a key that does not verify is refused, not downgraded.
+    The web pages call in-process with the signed-in staff member's credential in the ASGI
+    scope (gateway.portal.api), a place no HTTP request can write."""
+    de_la_sesion = request.scope.get(CREDENCIAL_DEL_PORTAL)
+    if isinstance(de_la_sesion, Credencial):
+        return de_la_sesion
     if not clave:
         return CIUDADANO
     credencial = request.app.state.verificador.verificar(clave)
