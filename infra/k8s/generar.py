@@ -320,6 +320,7 @@ def comunes(compose: dict, lista: list[dict[str, Any]]) -> dict[str, list[dict]]
                 "data": {
                     # The ingress controller's pod network: only it may set X-Forwarded-For.
                     "PROXIES_DE_CONFIANZA": "10.244.0.0/16",
+                    "PORTAL_COOKIES_SEGURAS": "true",  # the Ingress ends TLS
                     **{c: v for c, v in gateway.items() if c.startswith("URL_")},
                 },
             },
