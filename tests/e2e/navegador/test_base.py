@@ -10,6 +10,8 @@ from playwright.sync_api import Page
 
 from tests.e2e.navegador import ayudas
 
+pytestmark = pytest.mark.e2e
+
 # What a speaker of each language reads (the catalogs' translations, written here by hand):
 # the home page's heading and the missing page's heading.
 TEXTOS = {
@@ -81,3 +83,67 @@ def test_el_cambio_de_idioma_vuelve_a_la_misma_pagina(telefono: Page) -> None:
     comprobar_idioma(telefono, "qu", TEXTOS["qu"][1])
     telefono.goto("/")
     comprobar_idioma(telefono, "qu", TEXTOS["qu"][0])
+
+
+# --- The checks themselves can fail ---------------------------------------------------------------
+
+PRUEBA = "/prueba-de-las-ayudas"
+
+
+def servir_en_la_plataforma(page: Page, html: str) -> None:
+    """Answers PRUEBA on the platform's own address with `html` (the browser never asks the
+    platform): a page the checks must refuse, served like any other."""
+    page.route(
+        lambda url: url.endswith(PRUEBA),
+        lambda ruta: ruta.fulfill(status=200, content_type="text/html; charset=utf-8", body=html),
+    )
+
+
+@pytest.mark.parametrize("dispositivo", ["telefono", "escritorio"])
+def test_sin_violaciones_falla_ante_una_violacion(
+    request: pytest.FixtureRequest, dispositivo: str
+) -> None:
+    """The home page with its language removed and an image without a text alternative: axe must
+    name both, on the phone (JS off: checked in the JS-on twin) and on the desktop alike."""
+    page: Page = request.getfixturevalue(dispositivo)
+    page.goto("/")
+    html = page.content().replace('<html lang="es">', "<html>", 1)
+    html = html.replace("<h1>", '<img src="/estaticos/foto.png"><h1>', 1)
+    assert html.count("<img") == 1 and '<html lang="es">' not in html
+    servir_en_la_plataforma(page, html)
+    page.goto(PRUEBA)
+    with pytest.raises(AssertionError) as fallo:
+        ayudas.sin_violaciones(page)
+    mensaje = str(fallo.value)
+    assert "html-has-lang [serious]" in mensaje
+    assert "image-alt [critical]" in mensaje
+    assert "→ img" in mensaje  # where: the selector of the offending element
+    assert PRUEBA in mensaje
+
+
+def test_peso_cuenta_todo_y_rechaza_otros_sitios(telefono: Page) -> None:
+    # Everything a page loads counts: the home page weighs more than its stylesheet alone.
+    estilo = len(telefono.request.get("/estaticos/estilo.css").body())
+    assert ayudas.peso(telefono, "/") > estilo
+    # Loaded twice, it weighs the same: the cache is off while weighing (a first visit).
+    assert ayudas.peso(telefono, "/") == ayudas.peso(telefono, "/")
+
+    servir_en_la_plataforma(
+        telefono,
+        '<!doctype html><html lang="es"><title>x</title>'
+        '<link rel="stylesheet" href="http://otro.sitio.invalid/estilo.css">',
+    )
+    with pytest.raises(AssertionError, match=r"otro\.sitio\.invalid"):
+        ayudas.peso(telefono, PRUEBA)
+
+
+def test_el_telefono_no_ejecuta_javascript(telefono: Page, escritorio: Page) -> None:
+    """The fixtures' contract: what the phone shows is what a browser without scripts shows."""
+    for page, titulo in ((telefono, "sin script"), (escritorio, "con script")):
+        servir_en_la_plataforma(
+            page,
+            '<!doctype html><html lang="es"><title>sin script</title>'
+            '<script>document.title = "con script"</script>',
+        )
+        page.goto(PRUEBA)
+        assert page.title() == titulo
