@@ -8,6 +8,14 @@ context with JavaScript on: same options (viewport, scale, locale), same cookies
 document served is the very DOM the JS-off page shows (`page.content()`), not fetched again, so it
 is right for a page that answered a POST or consumed a one-time notice; the stylesheet and images
 come from the platform as usual. A page's own scripts, if any, would run in the twin.
+
+A page's test (mark the module `pytestmark = pytest.mark.e2e`):
+
+    def test_formulario(telefono: Page) -> None:
+        telefono.goto("/reclamos/nuevo")
+        ayudas.sin_violaciones(telefono)
+        ayudas.capturar(telefono, "reclamo-nuevo")
+        assert ayudas.peso(telefono, "/reclamos/nuevo") <= ayudas.PESO_MAXIMO
 """
 
 from __future__ import annotations
