@@ -135,3 +135,18 @@ case "$host_broker" in
       fi
     fi ;;
 esac
+
+# 7. Chromium from Debian for the pages' browser tests (tests/e2e/navegador): Playwright drives
+#    /usr/bin/chromium and never downloads a browser of its own. Optional like Node: without it
+#    the platform runs and those tests fail saying to come back here.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1  # a Playwright upgrade must not fetch one either
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ "${INSTALAR_CHROMIUM:-1}" = 1 ]; then
+    echo "Instalando chromium con apt-get para las pruebas de las páginas en el navegador (INSTALAR_CHROMIUM=0 para evitarlo)..."
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium ||
+      aviso "apt-get no pudo instalar chromium: las pruebas de las páginas en el navegador (tests/e2e/navegador) fallarán."
+  else
+    aviso "Falta Chromium (/usr/bin/chromium): las pruebas de las páginas en el navegador (tests/e2e/navegador) fallarán.
+    Instálelo (Debian: sudo apt-get install chromium) y ejecute scripts/preparar.sh."
+  fi
+fi
