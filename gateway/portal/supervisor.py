@@ -38,7 +38,7 @@ GRAFICOS = {
     "satisfaccion": _("Satisfacción por impulsor (1 a 5)"),
 }
 ENCABEZADOS = {
-    "a-tiempo": (_("Mes"), _("% a tiempo")),
+    "a-tiempo": (_("Mes"), _("Porcentaje a tiempo")),
     "dias": (_("Mes"), _("Días hábiles")),
     "motivos": (_("Motivo"), _("Recibidos")),
     "satisfaccion": (_("Impulsor"), _("Promedio")),
