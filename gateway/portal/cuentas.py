@@ -211,7 +211,9 @@ def main(argv: list[str] | None = None, db: Database | None = None) -> int:
     if db is None:
         from gateway.ajustes import AjustesGateway
 
-        db = AjustesGateway().almacen("gateway")
+        # Only the store is used here: the internal token the settings require is not needed.
+        ajustes = AjustesGateway(token_interno="sin-uso-en-esta-orden")  # type: ignore[arg-type]
+        db = ajustes.almacen("gateway")
     if args.orden == "crear":
         if args.clave_stdin:
             clave = sys.stdin.readline().rstrip("\r\n")

@@ -117,10 +117,6 @@ async def formulario(request: Request, p: Paginas, sesion_id: str) -> FormData:
     return datos
 
 
-def inicio_de(s: Sesion) -> str:
-    return "/supervisor/vencidos" if s.cuenta.rol == "supervisor" else "/personal/bandeja"
-
-
 # --- sign in and out ------------------------------------------------------------------------------
 
 
@@ -140,9 +136,7 @@ def _ingreso(
 
 @router.get("/personal/ingresar", response_class=HTMLResponse)
 async def ingresar_form(request: Request, p: Renderer, volver: str = "", salio: int = 0):
-    s = await sesiones.sesion_actual(request)
-    if s is not None and not salio:
-        return RedirectResponse(sesiones.volver_seguro(volver, inicio_de(s)), status_code=303)
+    # Shown even to a signed-in browser: someone else may sign in on it (the old session ends).
     aviso = p.texto(request, _("Cerró su sesión."), True) if salio else None
     return _ingreso(p, request, sesiones.volver_seguro(volver, ""), aviso=aviso)
 

@@ -245,8 +245,9 @@ def test_otra_entidad_no_ve_el_reclamo_y_una_unidad_solo_la_suya(plataforma, api
 
 
 def test_el_supervisor_ve_vencidos_interviene_y_lee_los_reportes(plataforma, api, web):
-    ingresar(web, cuenta(plataforma, "supervisor", None))
-    assert web.get("/personal/ingresar").headers["location"] == "/supervisor/vencidos"
+    assert ingresar(web, cuenta(plataforma, "supervisor", None)).headers["location"] == (
+        "/supervisor/vencidos"
+    )
     vencidos = web.get("/supervisor/vencidos")
     assert vencidos.status_code == 200 and "Reclamos vencidos" in vencidos.text
     assert web.get("/supervisor/intervenciones").status_code == 200
