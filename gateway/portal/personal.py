@@ -5,6 +5,7 @@ account) and what it may do; these pages only show it and put the API's errors i
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -65,10 +66,20 @@ CAMPOS = {
     "traslado": ("entidad_id", "razon"),
     "respuesta": ("texto",),
 }
+# A path's código and file id are checked here before they go into an API path.
+CODIGO = re.compile(r"R(-[2-9A-Z]{4}){3}")
+ADJUNTO = re.compile(r"[0-9a-f]{24}")
 FINALES = {"respondido", "cerrado", "archivado", "desistido"}
 NO_PERMITIDO = _("El estado actual del reclamo no permite esta acción.")
 PROBLEMA = _("No se pudo completar la acción; intente nuevamente.")
 DATOS_INVALIDOS = _("Revise los datos marcados.")
+
+
+def valido(codigo: str, patron: re.Pattern[str] = CODIGO) -> str:
+    """`codigo` if it has the shape of one; else this page does not exist."""
+    if not patron.fullmatch(codigo):
+        raise HTTPException(404)
+    return codigo
 
 
 def fecha(valor: str | None) -> str:
@@ -242,7 +253,7 @@ async def _detalle(
     aviso: str | None = None,
     **extra: Any,
 ) -> HTMLResponse:
-    r = await p.api.llamar(request, "GET", f"/bandeja/{codigo}", s.credencial)
+    r = await p.api.llamar(request, "GET", f"/bandeja/{valido(codigo)}", s.credencial)
     if r.estado in (404, 422):
         raise HTTPException(404)
     if not r.ok:
@@ -270,7 +281,8 @@ async def ver(request: Request, p: Renderer, s: ConSesion, codigo: str, hecho: s
 
 @router.get("/personal/reclamos/{codigo}/adjuntos/{adjunto_id}")
 async def descargar(request: Request, p: Renderer, s: ConSesion, codigo: str, adjunto_id: str):
-    r = await p.api.llamar(request, "GET", f"/bandeja/{codigo}/adjuntos/{adjunto_id}", s.credencial)
+    ruta = f"/bandeja/{valido(codigo)}/adjuntos/{valido(adjunto_id, ADJUNTO)}"
+    r = await p.api.llamar(request, "GET", ruta, s.credencial)
     if r.estado != 200:
         raise HTTPException(404 if r.estado in (404, 422) else 403)
     pasan = ("content-disposition", "x-contenido-sha256")
@@ -283,6 +295,7 @@ async def descargar(request: Request, p: Renderer, s: ConSesion, codigo: str, ad
 async def actuar(request: Request, p: Renderer, s: ConSesion, codigo: str, accion: str):
     if accion not in CAMPOS:
         raise HTTPException(404)
+    valido(codigo)
     datos = await formulario(request, p, s.id)
     if s.cuenta.rol != "entidad":
         raise HTTPException(403)

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gateway.portal import graficos
 from gateway.portal.paginas import Paginas, Renderer, _
-from gateway.portal.personal import MOTIVOS, formulario, pagina
+from gateway.portal.personal import MOTIVOS, formulario, pagina, valido
 from gateway.portal.sesiones import ConSesion, Sesion
 
 router = APIRouter(include_in_schema=False, prefix="/supervisor")
@@ -103,13 +103,14 @@ async def _intervencion(
 @router.get("/reclamos/{codigo}/intervencion", response_class=HTMLResponse)
 async def intervencion_form(request: Request, p: Renderer, s: ConSesion, codigo: str):
     _supervisor(s)
-    return await _intervencion(request, p, s, codigo)
+    return await _intervencion(request, p, s, valido(codigo))
 
 
 @router.post("/reclamos/{codigo}/intervencion", response_class=HTMLResponse)
 async def intervenir(request: Request, p: Renderer, s: ConSesion, codigo: str):
     datos = await formulario(request, p, s.id)
     _supervisor(s)
+    valido(codigo)
     nota = str(datos.get("nota", ""))
     r = await p.api.llamar(
         request,

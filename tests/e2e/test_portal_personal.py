@@ -229,6 +229,8 @@ def test_otra_entidad_no_ve_el_reclamo_y_una_unidad_solo_la_suya(plataforma, api
     assert r.status_code == 404 and "Rosa" not in r.text and reclamo.documento not in r.text
     assert reclamo.codigo not in web.get("/personal/bandeja").text
     assert web.get(f"/personal/reclamos/{reclamo.codigo}/adjuntos/{'0' * 24}").status_code == 404
+    assert web.get("/personal/reclamos/R-0000-..").status_code == 404
+    assert web.get(f"/personal/reclamos/{reclamo.codigo}/adjuntos/..").status_code == 404
 
     unidad = entrada["unidad_id"]
     otra = "integridad" if unidad != "integridad" else "infraestructura"
