@@ -49,6 +49,7 @@ import httpx
 from comun.almacen import conectar
 from comun.bus import Topologia, broker_responde
 from gateway import credenciales
+from gateway.portal import cuentas
 from herramientas import monitoreo
 from herramientas.catalogo import cargar
 from herramientas.topologia import declarar_todo
@@ -660,6 +661,17 @@ class Plataforma:
         ids = cargar(CATALOGO, self.url, claves["operador"])
         for entidad in ids:
             claves[entidad] = credenciales.crear(db, "entidad", f"Personal de {entidad}", entidad)
+        # Demo staff accounts for the web pages (/personal/ingresar): "usuario contraseña".
+        entidad = "minsa" if "minsa" in ids else next(iter(ids), None)
+        for rol, usuario, de in (
+            ("entidad", f"personal@{entidad}.gob.pe", entidad),
+            ("supervisor", "supervisor@pcm.gob.pe", None),
+        ):
+            if rol == "entidad" and entidad is None:
+                continue
+            secreto = secrets.token_urlsafe(12)
+            cuentas.crear(db, usuario, f"Demo {rol} {de or 'SGP'}", rol, secreto, de)
+            claves[f"cuenta_{rol}"] = f"{usuario} {secreto}"
         # The catalogue reaches registro as events: wait until citizens can file against it.
         limite = time.monotonic() + 60
         while time.monotonic() < limite:

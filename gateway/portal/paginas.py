@@ -136,6 +136,11 @@ async def cambiar_idioma(request: Request, codigo: str, volver: str = "/") -> Re
 
 def montar(app: FastAPI, secreto: str, cookies_seguras: bool = False) -> None:
     """Adds the pages to the gateway: their routers, the stylesheet, the renderer."""
+    from gateway.portal import personal, sesiones, supervisor  # they import this module
+
     app.state.paginas = Paginas(ApiInterna(app), Csrf(secreto, cookies_seguras))
     app.include_router(router)
+    app.include_router(personal.router)
+    app.include_router(supervisor.router)
+    app.add_exception_handler(sesiones.IrAIngresar, sesiones.a_ingresar)
     app.mount("/estaticos", StaticFiles(directory=CARPETA / "estaticos"), name="estaticos")
