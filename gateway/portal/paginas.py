@@ -138,4 +138,7 @@ def montar(app: FastAPI, secreto: str, cookies_seguras: bool = False) -> None:
     """Adds the pages to the gateway: their routers, the stylesheet, the renderer."""
     app.state.paginas = Paginas(ApiInterna(app), Csrf(secreto, cookies_seguras))
     app.include_router(router)
+    from gateway.portal import ciudadano  # its pages import this module's renderer
+
+    app.include_router(ciudadano.router)
     app.mount("/estaticos", StaticFiles(directory=CARPETA / "estaticos"), name="estaticos")
