@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from herramientas.local import Plataforma
+from tests.e2e.conftest import correo_para
 from tests.e2e.test_procedimiento import (
     RESPUESTAS_ENCUESTA,
     Reclamo,
@@ -270,6 +271,13 @@ def test_subsanar_y_encuesta(web: httpx.Client, api: httpx.Client, plataforma: P
     visto = esperar_seguimiento(api, reclamo, lambda s: s["encuesta"], "el enlace de la encuesta")
     token = visto["encuesta"].rstrip("/").rsplit("/", 1)[1]
     assert f'href="/encuestas/{token}"' in seguir(web, codigo, documento).text
+    # The mailed link opens this page on the gateway's public address.
+    invitacion = esperar(
+        lambda: correo_para(plataforma.correo, email, codigo, "Cuéntenos"), "la invitación"
+    )
+    enlace = re.search(r"https?://\S+/encuestas/[\w-]+", invitacion.get_content())
+    assert enlace and enlace.group(0).endswith(f"/encuestas/{token}"), invitacion.get_content()
+    assert "/api/v1/" not in enlace.group(0)
     encuesta = web.get(f"/encuestas/{token}")
     assert encuesta.status_code == 200 and "satisfaccion-5" in encuesta.text
     csrf = oculto(encuesta.text, "csrf")
