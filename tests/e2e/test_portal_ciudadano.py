@@ -293,3 +293,14 @@ def test_subsanar_y_encuesta(web: httpx.Client, api: httpx.Client, plataforma: P
     assert hecha.status_code == 200 and "registramos sus respuestas" in hecha.text
     assert "ya fue respondida" in web.get(f"/encuestas/{token}").text
     assert "no es válido" in web.get(f"/encuestas/{'x' * 32}").text
+
+
+def test_demasiados_intentos_en_palabras(web: httpx.Client):
+    documento, email = nuevo_ciudadano()
+    codigo = codigo_de(enviar(web, hoja(documento, email)).text)
+    # The API allows 10 failed lookups of a código per hour (LIMITE_FALLOS_SEGUIMIENTO_POR_HORA).
+    respuestas = [seguir(web, codigo, f"{(int(documento) + k) % 10**8:08d}") for k in range(1, 13)]
+    assert respuestas[0].status_code == 404
+    limitada = respuestas[-1]
+    assert limitada.status_code == 429
+    assert "Hizo demasiados intentos" in limitada.text and "minutos" in limitada.text
