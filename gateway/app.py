@@ -26,12 +26,12 @@ from comun.almacen import esperar, responde
 from comun.errores import traducir_errores
 from comun.logs import configurar_logs
 from comun.metricas import Metricas
+from gateway import portal
 from gateway.ajustes import AjustesGateway
 from gateway.borde import API, Borde, metodos_permitidos, respuesta_error
 from gateway.credenciales import Credencial, Verificador
 from gateway.dependencias import Servicios, requiere
 from gateway.limites import Limites
-from gateway.portal import paginas as portal
 from gateway.rutas import (
     adjuntos,
     bandeja,

@@ -36,8 +36,11 @@ API = "/api/v1"
 # made-up method would be a new series.
 METODOS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 CON_CUERPO = frozenset({"POST", "PUT", "PATCH"})
-# Where files are uploaded (multipart): the hoja with its files, and files after filing.
-RUTAS_DE_ADJUNTOS = re.compile(rf"^{API}/reclamos/(con-adjuntos|[^/]+/adjuntos)$")
+# Where files are uploaded (multipart): the hoja with its files, and files after filing; and the
+# citizen pages' forms that carry them (gateway/portal/ciudadano.py).
+RUTAS_DE_ADJUNTOS = re.compile(
+    rf"^({API}/reclamos/(con-adjuntos|[^/]+/adjuntos)|/reclamos/nuevo|/seguimiento/subsanacion)$"
+)
 
 registro = logging.getLogger(__name__)
 

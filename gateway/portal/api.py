@@ -67,7 +67,8 @@ class ApiInterna:
         credencial: Credencial | None = None,
         **kwargs: Any,
     ) -> Respuesta:
-        """`ruta` under /api/v1; `kwargs` as httpx takes them (json, params, data, files)."""
+        """`ruta` under /api/v1; `kwargs` as httpx takes them (json, params, data, files,
+        headers: e.g. a form's Idempotency-Key)."""
         # The person's address as the limits see it (a trusted proxy's X-Forwarded-For read).
         par = request.client.host if request.client else None
         cliente = request.app.state.limites.direccion(
@@ -76,7 +77,10 @@ class ApiInterna:
         transporte = httpx.ASGITransport(
             app=_ConCredencial(self.app, credencial), client=(cliente, 0)
         )
-        cabeceras = {"X-Request-Id": getattr(request.state, "request_id", "")}
+        cabeceras = {
+            "X-Request-Id": getattr(request.state, "request_id", ""),
+            **kwargs.pop("headers", {}),
+        }
         async with httpx.AsyncClient(
             transport=transporte, base_url="http://portal.interno"
         ) as http:

@@ -7,9 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from gateway.portal import idiomas
@@ -132,15 +131,3 @@ async def cambiar_idioma(request: Request, codigo: str, volver: str = "/") -> Re
             secure=request.url.scheme == "https",
         )
     return respuesta
-
-
-def montar(app: FastAPI, secreto: str, cookies_seguras: bool = False) -> None:
-    """Adds the pages to the gateway: their routers, the stylesheet, the renderer."""
-    from gateway.portal import personal, sesiones, supervisor  # they import this module
-
-    app.state.paginas = Paginas(ApiInterna(app), Csrf(secreto, cookies_seguras))
-    app.include_router(router)
-    app.include_router(personal.router)
-    app.include_router(supervisor.router)
-    app.add_exception_handler(sesiones.IrAIngresar, sesiones.a_ingresar)
-    app.mount("/estaticos", StaticFiles(directory=CARPETA / "estaticos"), name="estaticos")

@@ -228,7 +228,9 @@ def _manejadores_correo(db: Database, url_portal: str) -> dict[str, Manejador]:
     def encuesta(evento: Evento, datos: EncuestaCreada, s: ClientSession) -> None:
         reclamo, ent = _reclamo(evento.codigo, s), _entidad(datos.entidad_id, s)
         if email := reclamo["contacto"]["email"]:
-            enlace = f"{url_portal.rstrip('/')}/api/v1/encuestas/{datos.token}"
+            # The citizen's survey page (gateway/portal/ciudadano.py), not the API: a person
+            # opens it in a browser.
+            enlace = f"{url_portal.rstrip('/')}/encuestas/{datos.token}"
             mensaje = plantillas.encuesta(
                 evento.codigo, ent["nombre"], reclamo["contacto"]["nombres"], enlace
             )

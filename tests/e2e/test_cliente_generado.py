@@ -94,7 +94,7 @@ def test_ciudadano_y_entidad_con_el_cliente_generado(plataforma, flujos):
             f"la invitación a la encuesta de {codigo}",
             60.0,
         )
-        enlace = re.search(r"/api/v1/encuestas/([\w-]+)", invitacion.get_content())
+        enlace = re.search(r"/encuestas/([\w-]+)", invitacion.get_content())
         assert enlace, invitacion.get_content()
         return enlace.group(1)
 

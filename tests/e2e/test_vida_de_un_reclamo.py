@@ -146,9 +146,10 @@ def test_la_vida_completa_de_un_reclamo(plataforma, api):
     invitacion = esperar(
         lambda: correo_para(buzon, EMAIL, codigo, "Cuéntenos"), "correo de encuesta"
     )
-    enlace = re.search(r"https?://\S+/api/v1/encuestas/(\S+)", invitacion.get_content())
-    assert enlace, invitacion.get_content()
-    token = enlace.group(1)
+    # The link opens the survey's page (the web portal), not the API.
+    enlace = re.search(r"(https?://\S+)/encuestas/(\S+)", invitacion.get_content())
+    assert enlace and not enlace.group(1).endswith("/api/v1"), invitacion.get_content()
+    token = enlace.group(2)
     encuesta = api.get(f"/encuestas/{token}")
     assert encuesta.status_code == 200 and encuesta.json()["estado"] == "pendiente"
     assert encuesta.json()["codigo"] == codigo
