@@ -36,8 +36,13 @@ API = "/api/v1"
 # made-up method would be a new series.
 METODOS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 CON_CUERPO = frozenset({"POST", "PUT", "PATCH"})
-# Where files are uploaded (multipart): the hoja with its files, and files after filing.
-RUTAS_DE_ADJUNTOS = re.compile(rf"^{API}/reclamos/(con-adjuntos|[^/]+/adjuntos)$")
+# Where files are uploaded (multipart): the hoja with its files, and files after filing; the
+# entity's answer with its files (the API's and the staff page's).
+RUTAS_DE_ADJUNTOS = re.compile(
+    rf"^{API}/reclamos/(con-adjuntos|[^/]+/adjuntos)$"
+    rf"|^{API}/bandeja/[^/]+/adjuntos$"
+    r"|^/personal/reclamos/[^/]+/(respuesta|adjuntos)$"
+)
 
 registro = logging.getLogger(__name__)
 
