@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from herramientas.local import Plataforma
-from tests.e2e.test_procedimiento import clave, listo, presentar, seguir, ver
+from tests.e2e.test_procedimiento import clave, desistir, listo, presentar, seguir, ver
 
 pytestmark = pytest.mark.e2e
 
@@ -339,3 +339,12 @@ def test_la_respuesta_y_sus_archivos_van_juntos(plataforma, api, web):
     r = web.post(f"{url}/respuesta", data=datos, files=vacio)
     assert r.status_code == 303 and r.headers["location"] == f"{url}?hecho=respuesta"
     assert seguir(api, otro)["adjuntos"] == []
+    # An ended reclamo (the citizen desisted) takes no files: the refusal in words.
+    tercero = presentar(api, plataforma)
+    listo(api, plataforma, tercero)
+    url = f"/personal/reclamos/{tercero.codigo}"
+    formulario = web.get(url)
+    assert desistir(api, tercero).status_code == 200
+    r = web.post(f"{url}/adjuntos", data={"csrf": token(formulario)}, files=partes)
+    assert r.status_code == 409 and "no permite esta acción" in r.text
+    assert seguir(api, tercero)["adjuntos"] == []
