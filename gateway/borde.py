@@ -36,10 +36,13 @@ API = "/api/v1"
 # made-up method would be a new series.
 METODOS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 CON_CUERPO = frozenset({"POST", "PUT", "PATCH"})
-# Where files are uploaded (multipart): the hoja with its files, and files after filing; and the
-# citizen pages' forms that carry them (gateway/portal/ciudadano.py).
+# Where files are uploaded (multipart): the hoja with its files, and files after filing; the
+# entity's answer with its files; and the pages' forms that carry files (gateway/portal).
 RUTAS_DE_ADJUNTOS = re.compile(
-    rf"^({API}/reclamos/(con-adjuntos|[^/]+/adjuntos)|/reclamos/nuevo|/seguimiento/subsanacion)$"
+    rf"^{API}/reclamos/(con-adjuntos|[^/]+/adjuntos)$"
+    rf"|^{API}/bandeja/[^/]+/adjuntos$"
+    r"|^/(reclamos/nuevo|seguimiento/subsanacion)$"
+    r"|^/personal/reclamos/[^/]+/(respuesta|adjuntos)$"
 )
 
 registro = logging.getLogger(__name__)

@@ -12,10 +12,11 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from comun.tiempo import LIMA
 from gateway.portal import cuentas, sesiones
+from gateway.portal.api import Respuesta
 from gateway.portal.paginas import Paginas, Renderer, _
 from gateway.portal.seguridad import CAMPO
 from gateway.portal.sesiones import ConSesion, Sesion
@@ -57,6 +58,8 @@ ACCIONES = {
     "reasignacion": _("El reclamo fue reasignado."),
     "traslado": _("El reclamo fue trasladado."),
     "respuesta": _("La respuesta fue enviada al ciudadano."),
+    "respuesta_adjuntos": _("La respuesta y sus archivos fueron enviados al ciudadano."),
+    "adjuntos": _("Los archivos fueron adjuntados; el ciudadano los verá en su seguimiento."),
 }
 # The fields each action's form sends, as the API names them (its 422 names them the same).
 CAMPOS = {
@@ -73,6 +76,13 @@ FINALES = {"respondido", "cerrado", "archivado", "desistido"}
 NO_PERMITIDO = _("El estado actual del reclamo no permite esta acción.")
 PROBLEMA = _("No se pudo completar la acción; intente nuevamente.")
 DATOS_INVALIDOS = _("Revise los datos marcados.")
+SIN_ADJUNTAR = _(
+    "La respuesta fue enviada, pero los archivos NO se adjuntaron. Vuelva a adjuntarlos con el "
+    "formulario «Adjuntar archivos a la respuesta»."
+)
+ADJUNTOS_RECHAZADOS = _("Los archivos no se adjuntaron. Revise el motivo junto al campo.")
+# A reclamo that ended takes no more files (registro refuses them with a 409 too).
+TERMINADOS = {"cerrado", "archivado", "desistido"}
 
 
 def valido(codigo: str, patron: re.Pattern[str] = CODIGO) -> str:
@@ -269,6 +279,10 @@ async def _detalle(
         reclamo=reclamo,
         adjuntos=await _adjuntos(request, p, s, reclamo),
         acciones=s.cuenta.rol == "entidad" and reclamo["estado"] not in FINALES,
+        # Once answered, the answer's files may still come; or whenever sending them failed.
+        adjuntar=s.cuenta.rol == "entidad"
+        and reclamo["estado"] not in TERMINADOS
+        and (reclamo["estado"] == "respondido" or extra.get("fallo_accion") == "adjuntos"),
         **{"enviado": {}, "errores": {}, "fallo": None, "fallo_accion": None, **extra},
     )
 
@@ -291,6 +305,70 @@ async def descargar(request: Request, p: Renderer, s: ConSesion, codigo: str, ad
     return Response(r.contenido, media_type="application/octet-stream", headers=cabeceras)
 
 
+async def _archivos(datos: FormData) -> list[tuple[str, tuple[str, bytes, str]]]:
+    """The form's chosen files, as httpx sends them. A file input left empty still sends one
+    part, with no name and no bytes: that is no file."""
+    partes = []
+    for valor in datos.getlist("archivos"):
+        if isinstance(valor, UploadFile) and valor.filename:
+            partes.append(
+                ("archivos", (valor.filename, await valor.read(), "application/octet-stream"))
+            )
+    return partes
+
+
+def _errores_de_archivos(r: Respuesta) -> dict[str, str]:
+    """The API names a file `archivos.3`; the form has one field for them all."""
+    mensajes = [m for c, m in r.errores_por_campo().items() if c.split(".")[0] == "archivos"]
+    if not mensajes and r.mensaje:
+        mensajes = [r.mensaje]
+    return {"archivos": " ".join(dict.fromkeys(mensajes))} if mensajes else {}
+
+
+async def _subir(request: Request, p: Paginas, s: Sesion, codigo: str, partes: list) -> Respuesta:
+    return await p.api.llamar(
+        request, "POST", f"/bandeja/{codigo}/adjuntos", s.credencial, files=partes
+    )
+
+
+@router.post("/personal/reclamos/{codigo}/adjuntos", response_class=HTMLResponse)
+async def adjuntar(request: Request, p: Renderer, s: ConSesion, codigo: str):
+    """The files of the entity's answer, on their own (after the answer, or when sending them
+    with it failed)."""
+    valido(codigo)
+    datos = await formulario(request, p, s.id)
+    if s.cuenta.rol != "entidad":
+        raise HTTPException(403)
+    partes = await _archivos(datos)
+    if not partes:
+        errores = {"archivos": p.texto(request, _("Elija al menos un archivo."), True)}
+        return await _detalle(
+            request,
+            p,
+            s,
+            codigo,
+            estado=422,
+            errores={"adjuntos": errores},
+            fallo=p.texto(request, ADJUNTOS_RECHAZADOS, True),
+            fallo_accion="adjuntos",
+        )
+    r = await _subir(request, p, s, codigo, partes)
+    if r.ok:
+        return RedirectResponse(f"/personal/reclamos/{codigo}?hecho=adjuntos", status_code=303)
+    if r.estado == 404:
+        raise HTTPException(404)
+    return await _detalle(
+        request,
+        p,
+        s,
+        codigo,
+        estado=r.estado if r.estado in (409, 413, 422) else 502,
+        errores={"adjuntos": _errores_de_archivos(r)},
+        fallo=p.texto(request, NO_PERMITIDO if r.estado == 409 else ADJUNTOS_RECHAZADOS, True),
+        fallo_accion="adjuntos",
+    )
+
+
 @router.post("/personal/reclamos/{codigo}/{accion}", response_class=HTMLResponse)
 async def actuar(request: Request, p: Renderer, s: ConSesion, codigo: str, accion: str):
     if accion not in CAMPOS:
@@ -305,6 +383,23 @@ async def actuar(request: Request, p: Renderer, s: ConSesion, codigo: str, accio
         request, "POST", f"/bandeja/{codigo}/{accion}", s.credencial, json=cuerpo
     )
     if r.ok:
+        partes = await _archivos(datos) if accion == "respuesta" else []
+        if partes:
+            # The answer stands whatever happens to its files: if they are refused, the page
+            # says so and offers the form to attach them again.
+            subida = await _subir(request, p, s, codigo, partes)
+            if not subida.ok:
+                return await _detalle(
+                    request,
+                    p,
+                    s,
+                    codigo,
+                    estado=subida.estado if subida.estado in (409, 413, 422) else 502,
+                    errores={"adjuntos": _errores_de_archivos(subida)},
+                    fallo=p.texto(request, SIN_ADJUNTAR, True),
+                    fallo_accion="adjuntos",
+                )
+            accion = "respuesta_adjuntos"
         return RedirectResponse(f"/personal/reclamos/{codigo}?hecho={accion}", status_code=303)
     if r.estado == 404:
         raise HTTPException(404)

@@ -1,8 +1,9 @@
-"""A reclamo's files (issue 8): uploaded with the hoja or right after filing (multipart), and
-downloaded by the citizen (código + document in the body) or by the entity (and unit) that has
-the reclamo now. registro checks the files by their content and keeps them (GridFS).
+"""A reclamo's files (issue 8): uploaded with the hoja or right after filing (multipart), by the
+entity with its answer (issue 11), and downloaded by the citizen (código + document in the body)
+or by the entity (and unit) that has the reclamo now. registro checks the files by their content
+and keeps them (GridFS).
 
-The multipart body is read here whole (the edge allows these two paths MAX_CUERPO_ADJUNTOS_BYTES)
+The multipart body is read here whole (the edge allows these paths MAX_CUERPO_ADJUNTOS_BYTES)
 and parsed by hand, not by FastAPI: a body cut short before its closing boundary must be refused,
 and python-multipart accepts it silently."""
 
@@ -305,6 +306,44 @@ async def descargar_adjunto(
             json=solicitud.model_dump(mode="json"),
             cabeceras_pasan=CABECERAS_ARCHIVO,
         ),
+    )
+
+
+@router.post(
+    "/bandeja/{codigo}/adjuntos",
+    status_code=201,
+    response_model=AdjuntosAgregados,
+    responses=errores(403, 404, 409, *CON_CUERPO),
+    summary="Adjuntar archivos a la respuesta de la entidad",
+    description="Formulario multipart con `archivos`: los documentos de la respuesta de la "
+    "entidad (un informe, una resolución). Solo la entidad que tiene el reclamo ahora (y, con "
+    "una clave de unidad, la unidad a la que está derivado); 404 para cualquier otra. Se admite "
+    "durante la atención y también ya respondido; 409 cuando el reclamo terminó (cerrado, "
+    "archivado o desistido). Los archivos cuentan en el límite del reclamo (10 archivos y "
+    "20 MB en total, con los del ciudadano), llevan `origen: entidad` y el ciudadano los ve y "
+    "descarga en su seguimiento. Un rechazo no guarda nada.",
+    openapi_extra=_cuerpo_multipart({"archivos": _ARCHIVOS}, ["archivos"]),
+)
+async def adjuntar_entidad(
+    codigo: Codigo,
+    request: Request,
+    quien: SoloEntidad,
+    internos: Internos,
+    idempotencia: ClaveIdempotencia = None,
+):
+    try:
+        _, archivos = await _formulario(request)
+        _sin_archivos(archivos)
+    except _Invalido as exc:
+        return _rechazo(exc)
+    return await internos.enviar_archivos(
+        request,
+        "registro",
+        f"/entidad/reclamos/{codigo}/adjuntos",
+        quien,
+        {},
+        archivos,
+        idempotencia=idempotencia,
     )
 
 

@@ -170,7 +170,12 @@ def subir(db: Database, archivos: list[Archivo]) -> list[ObjectId]:
 
 
 def confirmar(
-    db: Database, s: ClientSession, codigo: str, ids: list[ObjectId], archivos: list[Archivo]
+    db: Database,
+    s: ClientSession,
+    codigo: str,
+    ids: list[ObjectId],
+    archivos: list[Archivo],
+    origen: str = "ciudadano",
 ) -> list[dict[str, Any]]:
     """Inside the effect's transaction: the files become the reclamo's. Returns their metadata
     as the reclamo keeps it."""
@@ -181,11 +186,14 @@ def confirmar(
     )
     if hecho.modified_count != len(ids):  # swept meanwhile (a request stalled for an hour)
         raise ErrorDeDominio(503, "ocupado", "No se pudieron guardar los archivos; reintente.")
-    return descritos(ids, archivos)
+    return descritos(ids, archivos, origen)
 
 
-def descritos(ids: list[ObjectId], archivos: list[Archivo]) -> list[dict]:
-    """What the reclamo, its timeline and the answer say of each stored file."""
+def descritos(
+    ids: list[ObjectId], archivos: list[Archivo], origen: str = "ciudadano"
+) -> list[dict]:
+    """What the reclamo, its timeline and the answer say of each stored file; `origen`: who
+    attached it (the citizen, or the entity with its answer)."""
     return [
         {
             "id": str(i),
@@ -193,6 +201,7 @@ def descritos(ids: list[ObjectId], archivos: list[Archivo]) -> list[dict]:
             "tipo_mime": a.tipo_mime,
             "bytes": a.bytes,
             "sha256": a.sha256,
+            "origen": origen,
         }
         for i, a in zip(ids, archivos, strict=True)
     ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from typing import Literal
 
 from pydantic import (
     BaseModel,
@@ -387,6 +388,9 @@ class AdjuntoGuardado(BaseModel):
     tipo_mime: str = Field(description="Tipo reconocido por el contenido del archivo")
     bytes: int = Field(description="Tamaño en bytes")
     sha256: str = Field(description="Huella SHA-256 del contenido, en hexadecimal")
+    origen: Literal["ciudadano", "entidad"] = Field(
+        description="Quién lo adjuntó: el ciudadano, o la entidad con su respuesta"
+    )
 
 
 class EntradaHistorial(BaseModel):
@@ -401,7 +405,8 @@ class EntradaHistorial(BaseModel):
 
 
 class AdjuntosAgregados(BaseModel):
-    """Respuesta al adjuntar archivos a un reclamo ya registrado."""
+    """Respuesta al adjuntar archivos a un reclamo ya registrado (el ciudadano, o la entidad
+    los de su respuesta)."""
 
     codigo: str = Field(description="Código del reclamo.")
     adjuntos: list[AdjuntoGuardado] = Field(description="Los archivos recién guardados")

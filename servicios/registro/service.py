@@ -29,13 +29,14 @@ from comun.eventos import ReclamoRegistrado as DatosRegistrado
 from comun.outbox import encolar
 from comun.servicio import arrancar
 from comun.tiempo import en_lima
-from comun.web import cuerpo, evento_de_la_solicitud, exigir_rol, identidad
+from comun.web import Identidad, cuerpo, evento_de_la_solicitud, exigir_rol, identidad
 from servicios.registro import adjuntos, dependencias
 from servicios.registro.ajustes import AjustesRegistro
 from servicios.registro.dominio import (
     NO_DESISTIBLES as NO_ADJUNTABLES,
 )
 from servicios.registro.dominio import (
+    TERMINALES,
     nuevo_codigo,
     puede_adjuntar,
     puede_desistir,
@@ -55,6 +56,8 @@ from servicios.registro.schemas import (
 
 NO_ENCONTRADO = "No encontramos un reclamo con ese código y documento."
 ADJUNTO_NO_ENCONTRADO = "No encontramos ese archivo."
+# What reclamo.adjuntado says of a file (its schema forbids anything else, such as `origen`).
+CAMPOS_DEL_EVENTO = ("id", "nombre", "tipo_mime", "bytes", "sha256")
 
 
 def crear_app() -> Flask:
@@ -483,7 +486,10 @@ def crear_app() -> Flask:
             # subsanación; written with them, so a retry with the same key emits nothing.
             datos = ReclamoAdjuntado(
                 entidad_id=doc["entidad_id"],
-                adjuntos=[ArchivoGuardado.model_validate(a) for a in descritos],
+                adjuntos=[
+                    ArchivoGuardado.model_validate({k: a[k] for k in CAMPOS_DEL_EVENTO})
+                    for a in descritos
+                ],
             )
             evento = evento_de_la_solicitud(
                 "reclamo.adjuntado", datos, SERVICIO, codigo=doc["_id"], ocurrido_en=ahora
@@ -497,6 +503,105 @@ def crear_app() -> Flask:
             raise
         return respuesta, 201
 
+    @app.post("/entidad/reclamos/<codigo>/adjuntos")
+    def adjuntar_entidad(codigo: str):
+        """Multipart: the files of the entity's answer in `archivos`, by the entity (and unit)
+        that has the reclamo now, until the reclamo ends (also once answered)."""
+        quien = exigir_rol("entidad")
+        doc = _de_la_entidad(codigo, quien)
+        previos = doc.get("adjuntos", [])
+        archivos = adjuntos.revisar(_recibidos())
+        reintento = _reintento_multipart(codigo, archivos)
+        if reintento and (previa := reintento.previa()):
+            return previa  # before the limits: the files it added count now
+        # One budget per reclamo, whoever attached: what the citizen can download stays bounded.
+        adjuntos.cabe(
+            len(archivos),
+            sum(a.bytes for a in archivos),
+            len(previos),
+            sum(a["bytes"] for a in previos),
+        )
+        if doc["estado"] in TERMINALES:
+            raise ErrorDeDominio(
+                409,
+                "transicion_invalida",
+                f"Un reclamo en estado {doc['estado']} ya no admite archivos: su trámite terminó.",
+            )
+        ahora = reloj.ahora()
+        ids = adjuntos.subir(db, archivos)
+        descritos = adjuntos.descritos(ids, archivos, origen="entidad")
+        respuesta = {
+            "codigo": doc["_id"],
+            "adjuntos": descritos,
+            "mensaje": "Archivos guardados: el ciudadano los verá y podrá descargarlos en su "
+            "seguimiento.",
+        }
+
+        def escribir(s):
+            if reintento:
+                reintento.guardar(s, respuesta, 201)
+            guardados = adjuntos.confirmar(db, s, doc["_id"], ids, archivos, origen="entidad")
+            # What was read is in the filter: the access (a traslado or reasignación meanwhile),
+            # the count (two uploads at once cannot pass 10 files together), not yet ended.
+            hecho = db.reclamos.update_one(
+                {
+                    "_id": doc["_id"],
+                    "estado": {"$nin": sorted(TERMINALES)},
+                    "acceso": doc.get("acceso"),
+                    **(
+                        {"adjuntos": {"$size": len(previos)}}
+                        if previos
+                        else {"$or": [{"adjuntos": {"$exists": False}}, {"adjuntos": []}]}
+                    ),
+                },
+                {"$push": {"adjuntos": {"$each": [{**a, "subido_en": ahora} for a in guardados]}}},
+                session=s,
+            )
+            if hecho.modified_count != 1:
+                raise ErrorDeDominio(
+                    409,
+                    "conflicto",
+                    "El reclamo cambió mientras tanto; consúltelo e intente nuevamente.",
+                )
+            texto = "La entidad adjuntó archivos a su respuesta: " + _texto_adjuntos(guardados)
+            dependencias.entrada(db, s, evento.id, doc["_id"], ahora, texto, None, guardados)
+            encolar(db, [evento], s)
+
+        try:
+            # The same event as the citizen's upload (the entity's systems hear of every file of
+            # the reclamo through its webhooks); the event's source request is the entity's.
+            datos = ReclamoAdjuntado(
+                entidad_id=doc["entidad_id"],
+                adjuntos=[
+                    ArchivoGuardado.model_validate({k: a[k] for k in CAMPOS_DEL_EVENTO})
+                    for a in descritos
+                ],
+            )
+            evento = evento_de_la_solicitud(
+                "reclamo.adjuntado", datos, SERVICIO, codigo=doc["_id"], ocurrido_en=ahora
+            )
+            en_transaccion(db, escribir)
+        except idempotencia.YaRegistrada:
+            adjuntos.descartar(db, ids)
+            return reintento.previa()  # type: ignore[union-attr]
+        except BaseException:
+            adjuntos.descartar(db, ids)  # nothing half-stored
+            raise
+        return respuesta, 201
+
+    def _de_la_entidad(codigo: str, quien: Identidad) -> dict:
+        """The reclamo, only for the entity (and unit, for a unit credential) that has it now (a
+        traslado moves it); anyone else learns nothing, not even that it exists."""
+        doc = db.reclamos.find_one({"_id": codigo})
+        acceso = (doc or {}).get("acceso") or {"entidad_id": (doc or {}).get("entidad_id")}
+        if (
+            doc is None
+            or acceso.get("entidad_id") != quien.entidad
+            or (quien.unidad and acceso.get("unidad_id") != quien.unidad)
+        ):
+            raise ErrorDeDominio(404, "no_encontrado", ADJUNTO_NO_ENCONTRADO)
+        return doc
+
     @app.post("/reclamos/<codigo>/adjuntos/<adjunto_id>")
     def descargar_ciudadano(codigo: str, adjunto_id: str):
         solicitud: DescargaCiudadano = cuerpo(DescargaCiudadano)
@@ -505,16 +610,7 @@ def crear_app() -> Flask:
 
     @app.get("/entidad/reclamos/<codigo>/adjuntos/<adjunto_id>")
     def descargar_entidad(codigo: str, adjunto_id: str):
-        quien = exigir_rol("entidad")
-        doc = db.reclamos.find_one({"_id": codigo})
-        # Whoever has the reclamo now (a traslado moves it); anyone else learns nothing.
-        acceso = (doc or {}).get("acceso") or {"entidad_id": (doc or {}).get("entidad_id")}
-        if (
-            doc is None
-            or acceso.get("entidad_id") != quien.entidad
-            or (quien.unidad and acceso.get("unidad_id") != quien.unidad)
-        ):
-            raise ErrorDeDominio(404, "no_encontrado", ADJUNTO_NO_ENCONTRADO)
+        doc = _de_la_entidad(codigo, exigir_rol("entidad"))
         return _archivo(doc, adjunto_id)
 
     def _archivo(doc: dict, adjunto_id: str) -> Response:
@@ -558,7 +654,8 @@ def _texto_adjuntos(guardados: list[dict]) -> str:
 
 
 def _vista_adjunto(a: dict) -> dict:
-    return {k: a[k] for k in ("id", "nombre", "tipo_mime", "bytes", "sha256")}
+    # Files stored before `origen` existed were all the citizen's.
+    return {**{k: a[k] for k in CAMPOS_DEL_EVENTO}, "origen": a.get("origen", "ciudadano")}
 
 
 def _plazo_de_subsanacion(doc: dict) -> dict | None:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from herramientas.local import Plataforma
-from tests.e2e.test_procedimiento import clave, listo, presentar, ver
+from tests.e2e.test_procedimiento import clave, desistir, listo, presentar, seguir, ver
 
 pytestmark = pytest.mark.e2e
 
@@ -264,3 +264,87 @@ def test_el_supervisor_ve_vencidos_interviene_y_lee_los_reportes(plataforma, api
     with httpx.Client(base_url=plataforma.url, follow_redirects=False) as entidad:
         ingresar(entidad, cuenta(plataforma))
         assert entidad.get("/supervisor/vencidos").status_code == 403
+
+
+def test_la_respuesta_con_archivos_desde_la_pagina(plataforma, api, web):
+    reclamo = presentar(api, plataforma)
+    listo(api, plataforma, reclamo)
+    minsa = clave(plataforma, "minsa")
+    ingresar(web, cuenta(plataforma))
+    url = f"/personal/reclamos/{reclamo.codigo}"
+    pagina = web.get(url)
+    assert 'enctype="multipart/form-data"' in pagina.text and 'type="file"' in pagina.text
+    informe = b"%PDF-1.4\n% informe\n" + os.urandom(800) + b"\n%%EOF\n"
+
+    # Without its token: 403, nothing answered, nothing attached.
+    texto = "Revisamos su caso: se corrigió el trámite y se capacitó al personal."
+    partes = [("archivos", ("informe.pdf", informe, "application/pdf"))]
+    r = web.post(f"{url}/respuesta", data={"texto": texto}, files=partes)
+    assert r.status_code == 403
+    r = web.post(f"{url}/adjuntos", data={}, files=partes)
+    assert r.status_code == 403
+    assert ver(api, reclamo.codigo, minsa).json()["estado"] == "derivado"
+    assert seguir(api, reclamo)["adjuntos"] == []
+
+    # The answer goes; its file is refused (text, not a PDF): the answer stands, the page says
+    # plainly the files were not attached and offers the attach form with the reason.
+    malo = [("archivos", ("informe.pdf", b"solo texto", "application/pdf"))]
+    r = web.post(f"{url}/respuesta", data={"csrf": token(pagina), "texto": texto}, files=malo)
+    assert r.status_code == 422, r.text[:500]
+    assert "los archivos NO se adjuntaron" in r.text
+    assert f'action="{url}/adjuntos"' in r.text and 'id="adjuntos-archivos-error"' in r.text
+    assert "no es de un tipo permitido" in r.text
+    assert ver(api, reclamo.codigo, minsa).json()["estado"] == "respondido"
+    assert seguir(api, reclamo)["adjuntos"] == []
+
+    # Attached again with the separate form: the citizen's tracking lists it as the entity's.
+    r = web.post(f"{url}/adjuntos", data={"csrf": token(r)}, files=partes)
+    assert r.status_code == 303 and r.headers["location"] == f"{url}?hecho=adjuntos"
+    pagina = web.get(r.headers["location"])
+    assert "el ciudadano los verá en su seguimiento" in pagina.text
+    assert "informe.pdf" in pagina.text and "de la entidad" in pagina.text
+    (adjunto,) = seguir(api, reclamo)["adjuntos"]
+    assert (adjunto["nombre"], adjunto["origen"]) == ("informe.pdf", "entidad")
+    descarga = api.post(
+        f"/reclamos/{reclamo.codigo}/adjuntos/{adjunto['id']}",
+        json={"numero_documento": reclamo.documento},
+    )
+    assert descarga.status_code == 200 and descarga.content == informe
+    # The attach form with no file: the reason beside the field, nothing stored.
+    r = web.post(f"{url}/adjuntos", data={"csrf": token(pagina)})
+    assert r.status_code == 422 and "Elija al menos un archivo." in r.text
+    assert len(seguir(api, reclamo)["adjuntos"]) == 1
+
+
+def test_la_respuesta_y_sus_archivos_van_juntos(plataforma, api, web):
+    reclamo = presentar(api, plataforma)
+    listo(api, plataforma, reclamo)
+    ingresar(web, cuenta(plataforma))
+    url = f"/personal/reclamos/{reclamo.codigo}"
+    texto = "Adjuntamos la resolución que corrige el trámite observado."
+    informe = b"%PDF-1.4\n% resolucion\n" + os.urandom(800) + b"\n%%EOF\n"
+    partes = [("archivos", ("resolucion.pdf", informe, "application/pdf"))]
+    datos = {"csrf": token(web.get(url)), "texto": texto}
+    r = web.post(f"{url}/respuesta", data=datos, files=partes)
+    assert r.status_code == 303 and r.headers["location"] == f"{url}?hecho=respuesta_adjuntos"
+    assert "La respuesta y sus archivos fueron enviados" in web.get(r.headers["location"]).text
+    (adjunto,) = seguir(api, reclamo)["adjuntos"]
+    assert (adjunto["nombre"], adjunto["origen"]) == ("resolucion.pdf", "entidad")
+    # An empty file input (what a browser sends when none was chosen) is no file.
+    otro = presentar(api, plataforma)
+    listo(api, plataforma, otro)
+    url = f"/personal/reclamos/{otro.codigo}"
+    vacio = [("archivos", ("", b"", "application/octet-stream"))]
+    datos = {"csrf": token(web.get(url)), "texto": texto}
+    r = web.post(f"{url}/respuesta", data=datos, files=vacio)
+    assert r.status_code == 303 and r.headers["location"] == f"{url}?hecho=respuesta"
+    assert seguir(api, otro)["adjuntos"] == []
+    # An ended reclamo (the citizen desisted) takes no files: the refusal in words.
+    tercero = presentar(api, plataforma)
+    listo(api, plataforma, tercero)
+    url = f"/personal/reclamos/{tercero.codigo}"
+    formulario = web.get(url)
+    assert desistir(api, tercero).status_code == 200
+    r = web.post(f"{url}/adjuntos", data={"csrf": token(formulario)}, files=partes)
+    assert r.status_code == 409 and "no permite esta acción" in r.text
+    assert seguir(api, tercero)["adjuntos"] == []

@@ -1,8 +1,9 @@
 """Staff and supervisor walk the pages in a real browser (issue 11): a citizen's reclamo filed
 through the API; staff sign in, find it in the bandeja, open it, download the citizen's file and
-answer it; the domain clock moves so another reclamo falls due; the supervisor signs in, sees it
-among the overdue, intervenes, and opens the reports with their charts. Every page is kept as a
-screenshot, and axe (WCAG 2.1 A and AA) finds nothing on any of them, in Spanish and in English."""
+answer it with a report attached, which the citizen's tracking then lists; the domain clock moves
+so another reclamo falls due; the supervisor signs in, sees it among the overdue, intervenes, and
+opens the reports with their charts. Every page is kept as a screenshot, and axe (WCAG 2.1 A and
+AA) finds nothing on any of them, in Spanish and in English."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from tests.e2e.test_procedimiento import (
     listo,
     momento,
     presentar,
+    seguir,
     ver,
 )
 from tests.esperas import esperar
@@ -29,6 +31,7 @@ from tests.esperas import esperar
 pytestmark = pytest.mark.e2e
 
 MAX_BYTES = 150 * 1024
+INFORME = b"%PDF-1.4\n% informe de la entidad\n" + bytes(range(256)) * 4 + b"\n%%EOF\n"
 
 
 def revisar(page: Page, nombre: str) -> None:
@@ -90,10 +93,25 @@ def test_el_personal_responde_y_el_supervisor_interviene(plataforma, api, reloj,
     sin_violaciones(page)
     texto = "Revisamos su caso: se corrigió el trámite y se capacitó al personal."
     page.get_by_label("Respuesta", exact=True).fill(texto)
+    # The answer goes with its report attached.
+    page.get_by_label("Archivos (opcional)").set_input_files(
+        files=[{"name": "informe.pdf", "mimeType": "application/pdf", "buffer": INFORME}]
+    )
     page.get_by_role("button", name="Enviar respuesta").click()
-    expect(page.get_by_role("status")).to_contain_text("La respuesta fue enviada")
+    expect(page.get_by_role("status")).to_contain_text("La respuesta y sus archivos fueron")
+    expect(page.get_by_role("link", name="informe.pdf")).to_be_visible()
+    expect(page.get_by_role("heading", name="Adjuntar archivos a la respuesta")).to_be_visible()
     revisar(page, "personal-respondido")
     assert ver(api, reclamo.codigo, clave(plataforma, "minsa")).json()["estado"] == "respondido"
+    # The citizen's tracking lists it as the entity's; the citizen downloads the same bytes.
+    visto = seguir(api, reclamo)
+    (informe,) = [a for a in visto["adjuntos"] if a["origen"] == "entidad"]
+    assert informe["nombre"] == "informe.pdf"
+    r = api.post(
+        f"/reclamos/{reclamo.codigo}/adjuntos/{informe['id']}",
+        json={"numero_documento": reclamo.documento},
+    )
+    assert r.status_code == 200 and r.content == INFORME
     page.get_by_role("button", name="Cerrar sesión").click()
     expect(page).to_have_url(re.compile(r"/personal/ingresar\?salio=1$"))
 
