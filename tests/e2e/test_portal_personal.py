@@ -153,7 +153,9 @@ def test_cada_formulario_rechaza_un_token_ausente_o_ajeno(plataforma, api, web):
     bueno = token(pagina)
     ajeno = "0" * 64
     for accion, datos in FORMULARIOS.items():
-        for malo in ({}, {"csrf": ajeno}, {"csrf": bueno[:-1] + "0"}):
+        # The good token with its last digit changed (to another digit, whatever it was).
+        casi = bueno[:-1] + ("1" if bueno[-1] == "0" else "0")
+        for malo in ({}, {"csrf": ajeno}, {"csrf": casi}):
             r = web.post(f"/personal/reclamos/{reclamo.codigo}/{accion}", data={**datos, **malo})
             assert r.status_code == 403, (accion, malo, r.status_code)
     despues = ver(api, reclamo.codigo, minsa).json()

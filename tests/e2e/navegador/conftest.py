@@ -1,5 +1,5 @@
 """The browser for the pages' tests: Debian's Chromium (scripts/preparar.sh installs it; Playwright
-never downloads one), launched once per session, headless, against the session's one platform
+never downloads one), launched once for these tests, headless, against the session's one platform
 (`plataforma` of tests/e2e/conftest.py). Each test gets a fresh context: cookies, cache and
 language start empty.
 
@@ -45,7 +45,10 @@ ESCRITORIO = {
 }
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: while sync Playwright runs, its event loop counts as running in the
+# main thread, and every later test that calls asyncio.run() would fail. It stops with the last
+# browser test.
+@pytest.fixture(scope="package")
 def navegador() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(
