@@ -200,7 +200,10 @@ class Relay:
     def soltar_turno(self) -> None:
         """On a clean stop the turn passes at once to another worker (a restarted one too)."""
         self._turno_hasta = 0.0
+        # Expired long ago, not "now": the store keeps milliseconds, and a worker asking within
+        # the same millisecond would find `hasta < ahora` false and wait a whole lease.
         with contextlib.suppress(PyMongoError):
             self.db.relay.update_one(
-                {"_id": "turno", "dueno": self.yo}, {"$set": {"hasta": datetime.now(UTC)}}
+                {"_id": "turno", "dueno": self.yo},
+                {"$set": {"hasta": datetime.fromtimestamp(0, UTC)}},
             )
