@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from urllib.parse import quote
 
@@ -425,17 +426,11 @@ def crear_app() -> Flask:
                 "detalle": errores_legibles(exc),
             }, 422
         doc = _del_ciudadano(codigo, solicitud.numero_documento)
-        previos = doc.get("adjuntos", [])
         archivos = adjuntos.revisar(_recibidos())
         reintento = _reintento_multipart(solicitud.numero_documento, archivos)
         if reintento and (previa := reintento.previa()):
             return previa  # before the limits: the files it added count now
-        adjuntos.cabe(
-            len(archivos),
-            sum(a.bytes for a in archivos),
-            len(previos),
-            sum(a["bytes"] for a in previos),
-        )
+        _caben(doc, archivos)
         if not puede_adjuntar(doc["estado"]):
             raise ErrorDeDominio(
                 409,
@@ -443,65 +438,17 @@ def crear_app() -> Flask:
                 f"Un reclamo en estado {doc['estado']} ya no admite archivos: se adjuntan "
                 "antes de la respuesta de la entidad.",
             )
-        ahora = reloj.ahora()
-        ids = adjuntos.subir(db, archivos)
-        descritos = adjuntos.descritos(ids, archivos)
-        respuesta = {
-            "codigo": doc["_id"],
-            "adjuntos": descritos,
-            "mensaje": "Recibimos sus archivos; la entidad podrá verlos con su reclamo.",
-        }
-
-        def escribir(s):
-            if reintento:
-                reintento.guardar(s, respuesta, 201)
-            guardados = adjuntos.confirmar(db, s, doc["_id"], ids, archivos)
-            # What was read is in the filter: two uploads at once cannot pass 10 files together.
-            hecho = db.reclamos.update_one(
-                {
-                    "_id": doc["_id"],
-                    "estado": {"$nin": sorted(NO_ADJUNTABLES)},
-                    **(
-                        {"adjuntos": {"$size": len(previos)}}
-                        if previos
-                        else {"$or": [{"adjuntos": {"$exists": False}}, {"adjuntos": []}]}
-                    ),
-                },
-                {"$push": {"adjuntos": {"$each": [{**a, "subido_en": ahora} for a in guardados]}}},
-                session=s,
-            )
-            if hecho.modified_count != 1:
-                raise ErrorDeDominio(
-                    409,
-                    "conflicto",
-                    "Su reclamo cambió mientras tanto; consulte su seguimiento e intente "
-                    "nuevamente.",
-                )
-            texto = "Usted adjuntó archivos a su reclamo. " + _texto_adjuntos(guardados)
-            dependencias.entrada(db, s, evento.id, doc["_id"], ahora, texto, None, guardados)
-            encolar(db, [evento], s)
-
-        try:
-            # The entity that has the reclamo hears of the files (its webhooks), as of a
-            # subsanación; written with them, so a retry with the same key emits nothing.
-            datos = ReclamoAdjuntado(
-                entidad_id=doc["entidad_id"],
-                adjuntos=[
-                    ArchivoGuardado.model_validate({k: a[k] for k in CAMPOS_DEL_EVENTO})
-                    for a in descritos
-                ],
-            )
-            evento = evento_de_la_solicitud(
-                "reclamo.adjuntado", datos, SERVICIO, codigo=doc["_id"], ocurrido_en=ahora
-            )
-            en_transaccion(db, escribir)
-        except idempotencia.YaRegistrada:
-            adjuntos.descartar(db, ids)
-            return reintento.previa()  # type: ignore[union-attr]
-        except BaseException:
-            adjuntos.descartar(db, ids)  # nothing half-stored
-            raise
-        return respuesta, 201
+        return _guardar_adjuntos(
+            doc,
+            archivos,
+            reintento,
+            origen="ciudadano",
+            no_admiten=NO_ADJUNTABLES,
+            entrada="Usted adjuntó archivos a su reclamo. ",
+            mensaje="Recibimos sus archivos; la entidad podrá verlos con su reclamo.",
+            conflicto="Su reclamo cambió mientras tanto; consulte su seguimiento e intente "
+            "nuevamente.",
+        )
 
     @app.post("/entidad/reclamos/<codigo>/adjuntos")
     def adjuntar_entidad(codigo: str):
@@ -509,45 +456,74 @@ def crear_app() -> Flask:
         that has the reclamo now, until the reclamo ends (also once answered)."""
         quien = exigir_rol("entidad")
         doc = _de_la_entidad(codigo, quien)
-        previos = doc.get("adjuntos", [])
         archivos = adjuntos.revisar(_recibidos())
         reintento = _reintento_multipart(codigo, archivos)
         if reintento and (previa := reintento.previa()):
             return previa  # before the limits: the files it added count now
         # One budget per reclamo, whoever attached: what the citizen can download stays bounded.
-        adjuntos.cabe(
-            len(archivos),
-            sum(a.bytes for a in archivos),
-            len(previos),
-            sum(a["bytes"] for a in previos),
-        )
+        _caben(doc, archivos)
         if doc["estado"] in TERMINALES:
             raise ErrorDeDominio(
                 409,
                 "transicion_invalida",
                 f"Un reclamo en estado {doc['estado']} ya no admite archivos: su trámite terminó.",
             )
+        return _guardar_adjuntos(
+            doc,
+            archivos,
+            reintento,
+            origen="entidad",
+            no_admiten=TERMINALES,
+            # A traslado or reasignación meanwhile takes the reclamo out of this entity's hands.
+            filtro={"acceso": doc.get("acceso")},
+            entrada="La entidad adjuntó archivos a su respuesta: ",
+            mensaje="Archivos guardados: el ciudadano los verá y podrá descargarlos en su "
+            "seguimiento.",
+            conflicto="El reclamo cambió mientras tanto; consúltelo e intente nuevamente.",
+        )
+
+    def _caben(doc: dict, archivos: list[adjuntos.Archivo]) -> None:
+        """The reclamo's one budget of files, whoever attaches them."""
+        previos = doc.get("adjuntos", [])
+        adjuntos.cabe(
+            len(archivos),
+            sum(a.bytes for a in archivos),
+            len(previos),
+            sum(a["bytes"] for a in previos),
+        )
+
+    def _guardar_adjuntos(
+        doc: dict,
+        archivos: list[adjuntos.Archivo],
+        reintento: idempotencia.Solicitud | None,
+        *,
+        origen: str,
+        no_admiten: Iterable[str],
+        entrada: str,
+        mensaje: str,
+        conflicto: str,
+        filtro: dict | None = None,
+    ):
+        """Stores `archivos` on `doc` in one transaction: the files, the reclamo's list, the
+        timeline entry (`entrada` + the files) and `reclamo.adjuntado`, which the entity that has
+        the reclamo hears of through its webhooks; a retry with the same key emits nothing. What
+        was read is in the filter (the state, the count, and `filtro`): two uploads at once
+        cannot pass 10 files together. Nothing is left half-stored."""
+        previos = doc.get("adjuntos", [])
         ahora = reloj.ahora()
         ids = adjuntos.subir(db, archivos)
-        descritos = adjuntos.descritos(ids, archivos, origen="entidad")
-        respuesta = {
-            "codigo": doc["_id"],
-            "adjuntos": descritos,
-            "mensaje": "Archivos guardados: el ciudadano los verá y podrá descargarlos en su "
-            "seguimiento.",
-        }
+        descritos = adjuntos.descritos(ids, archivos, origen=origen)
+        respuesta = {"codigo": doc["_id"], "adjuntos": descritos, "mensaje": mensaje}
 
         def escribir(s):
             if reintento:
                 reintento.guardar(s, respuesta, 201)
-            guardados = adjuntos.confirmar(db, s, doc["_id"], ids, archivos, origen="entidad")
-            # What was read is in the filter: the access (a traslado or reasignación meanwhile),
-            # the count (two uploads at once cannot pass 10 files together), not yet ended.
+            guardados = adjuntos.confirmar(db, s, doc["_id"], ids, archivos, origen=origen)
             hecho = db.reclamos.update_one(
                 {
                     "_id": doc["_id"],
-                    "estado": {"$nin": sorted(TERMINALES)},
-                    "acceso": doc.get("acceso"),
+                    "estado": {"$nin": sorted(no_admiten)},
+                    **(filtro or {}),
                     **(
                         {"adjuntos": {"$size": len(previos)}}
                         if previos
@@ -558,18 +534,12 @@ def crear_app() -> Flask:
                 session=s,
             )
             if hecho.modified_count != 1:
-                raise ErrorDeDominio(
-                    409,
-                    "conflicto",
-                    "El reclamo cambió mientras tanto; consúltelo e intente nuevamente.",
-                )
-            texto = "La entidad adjuntó archivos a su respuesta: " + _texto_adjuntos(guardados)
+                raise ErrorDeDominio(409, "conflicto", conflicto)
+            texto = entrada + _texto_adjuntos(guardados)
             dependencias.entrada(db, s, evento.id, doc["_id"], ahora, texto, None, guardados)
             encolar(db, [evento], s)
 
         try:
-            # The same event as the citizen's upload (the entity's systems hear of every file of
-            # the reclamo through its webhooks); the event's source request is the entity's.
             datos = ReclamoAdjuntado(
                 entidad_id=doc["entidad_id"],
                 adjuntos=[
