@@ -19,11 +19,11 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 
 from gateway.portal import idiomas
 from gateway.portal.api import Respuesta
-from gateway.portal.paginas import Paginas, Renderer
+from gateway.portal.paginas import Paginas, Renderer, _, archivos_del_formulario
 
 LIMA = ZoneInfo("America/Lima")  # Peru keeps no daylight saving: the facts' hour is Lima's
 PLAZO_DIAS_HABILES = 30  # DESIGN.md §2: the entity answers within 30 business days
@@ -31,11 +31,6 @@ MAX_ARCHIVOS = 10
 _CLAVE = re.compile(r"^[0-9a-f-]{36}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 _ADJUNTO = re.compile(r"^[0-9a-f]{24}$")
-
-
-def _(texto: str) -> str:
-    """Marks a text for the catalog; it is translated when shown."""
-    return texto
 
 
 # Readable labels of the API's enum values, translated when shown.
@@ -193,15 +188,6 @@ def _clave(enviada: str | None = None) -> str:
 def _texto(form: FormData, campo: str) -> str:
     valor = form.get(campo)
     return valor.strip() if isinstance(valor, str) else ""
-
-
-def _archivos(form: FormData) -> list[tuple[str, tuple[str, bytes, str]]]:
-    """The chosen files as httpx `files` (a form with no file sends one empty part)."""
-    return [
-        ("archivos", (v.filename, v.file.read(), v.content_type or "application/octet-stream"))
-        for v in form.getlist("archivos")
-        if isinstance(v, UploadFile) and v.filename
-    ]
 
 
 def _campo_del_formulario(campo: str) -> str:
@@ -378,7 +364,7 @@ async def presentar(request: Request, p: Renderer) -> HTMLResponse:
         es_menor = form.get("es_menor") == "si"
         acepta = form.get("acepta_privacidad") == "si"
         clave = _clave(_texto(form, "clave"))
-        archivos = _archivos(form)
+        archivos = await archivos_del_formulario(form)
     finally:
         await form.close()
     hoja = _hoja(valores, es_menor, acepta)
@@ -557,7 +543,7 @@ async def subsanar(request: Request, p: Renderer) -> HTMLResponse:
             return rechazo
         codigo, documento = _texto(form, "codigo"), _texto(form, "numero_documento")
         texto, clave = _texto(form, "texto"), _clave(_texto(form, "clave"))
-        archivos = _archivos(form)
+        archivos = await archivos_del_formulario(form)
     finally:
         await form.close()
     if not re.fullmatch(r"[A-Z0-9-]{4,40}", codigo):

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.datastructures import FormData, UploadFile
 
 from gateway.portal import idiomas
 from gateway.portal.api import ApiInterna
@@ -99,6 +100,16 @@ class Paginas:
         """A catalog text in the visitor's language, for redirects' notices and the like."""
         codigo = idiomas.elegido(request, solo_personal).codigo
         return idiomas.traducciones(codigo).gettext(mensaje)
+
+
+async def archivos_del_formulario(form: FormData) -> list[tuple[str, tuple[str, bytes, str]]]:
+    """The form's chosen files (field `archivos`) as httpx `files`. A file input left empty still
+    sends one part, with no name and no bytes: that is no file."""
+    return [
+        ("archivos", (v.filename, await v.read(), v.content_type or "application/octet-stream"))
+        for v in form.getlist("archivos")
+        if isinstance(v, UploadFile) and v.filename
+    ]
 
 
 def paginas(request: Request) -> Paginas:

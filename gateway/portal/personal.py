@@ -12,12 +12,12 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 
 from comun.tiempo import LIMA
 from gateway.portal import cuentas, sesiones
 from gateway.portal.api import Respuesta
-from gateway.portal.paginas import Paginas, Renderer, _
+from gateway.portal.paginas import Paginas, Renderer, _, archivos_del_formulario
 from gateway.portal.seguridad import CAMPO
 from gateway.portal.sesiones import ConSesion, Sesion
 
@@ -305,18 +305,6 @@ async def descargar(request: Request, p: Renderer, s: ConSesion, codigo: str, ad
     return Response(r.contenido, media_type="application/octet-stream", headers=cabeceras)
 
 
-async def _archivos(datos: FormData) -> list[tuple[str, tuple[str, bytes, str]]]:
-    """The form's chosen files, as httpx sends them. A file input left empty still sends one
-    part, with no name and no bytes: that is no file."""
-    partes = []
-    for valor in datos.getlist("archivos"):
-        if isinstance(valor, UploadFile) and valor.filename:
-            partes.append(
-                ("archivos", (valor.filename, await valor.read(), "application/octet-stream"))
-            )
-    return partes
-
-
 def _errores_de_archivos(r: Respuesta) -> dict[str, str]:
     """The API names a file `archivos.3`; the form has one field for them all."""
     mensajes = [m for c, m in r.errores_por_campo().items() if c.split(".")[0] == "archivos"]
@@ -339,7 +327,7 @@ async def adjuntar(request: Request, p: Renderer, s: ConSesion, codigo: str):
     datos = await formulario(request, p, s.id)
     if s.cuenta.rol != "entidad":
         raise HTTPException(403)
-    partes = await _archivos(datos)
+    partes = await archivos_del_formulario(datos)
     if not partes:
         errores = {"archivos": p.texto(request, _("Elija al menos un archivo."), True)}
         return await _detalle(
@@ -383,7 +371,7 @@ async def actuar(request: Request, p: Renderer, s: ConSesion, codigo: str, accio
         request, "POST", f"/bandeja/{codigo}/{accion}", s.credencial, json=cuerpo
     )
     if r.ok:
-        partes = await _archivos(datos) if accion == "respuesta" else []
+        partes = await archivos_del_formulario(datos) if accion == "respuesta" else []
         if partes:
             # The answer stands whatever happens to its files: if they are refused, the page
             # says so and offers the form to attach them again.
