@@ -90,9 +90,13 @@ def test_la_vida_completa_de_un_reclamo(plataforma, api):
     assert datetime.fromisoformat(visto["vence_en"]) == vence_en
     assert visto["entidad"] == {"id": "minsa", "nombre": "Ministerio de Salud"}
 
+    # With its deadline: derivacion learns it from `plazo.calculado`, which may come after the
+    # entry itself on a loaded machine.
     entrada = esperar(
-        lambda: [e for e in bandeja_completa(api, minsa) if e["codigo"] == codigo],
-        "el reclamo en la bandeja",
+        lambda: [
+            e for e in bandeja_completa(api, minsa) if e["codigo"] == codigo and e["vence_en"]
+        ],
+        "el reclamo en la bandeja, con su plazo",
     )[0]
     # The rejected one never reached the entity, though the later good one did.
     assert rechazado not in {e["descripcion"] for e in bandeja_completa(api, minsa)}
