@@ -55,6 +55,8 @@ class Ajustes(BaseSettings):
     prefetch: int = 50
     # Messages a worker handles at once (each in its own thread, with its own store session).
     hilos_consumo: int = 4
+    # Most events a thread applies in one transaction when several are waiting (1: one by one).
+    lote_consumo: int = 16
     # Attempts of a failing handler before its message is parked, and the wait between them.
     limite_intentos: int = 5
     retraso_reintento_ms: int = 5000

@@ -18,6 +18,7 @@ import functools
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -195,6 +196,8 @@ class Publicador:
 
 # A handler receives the validated event and says whether it worked by returning or raising.
 Procesar = Callable[[Evento, object], None]
+# The same for several events at once: all of them took effect, or none did and it raises.
+ProcesarLote = Callable[[list[tuple[Evento, object]]], None]
 
 
 class EsperarDependencia(Exception):
@@ -214,6 +217,9 @@ class Consumidor:
       if it had worked.
     - If the store is unreachable, the consumer stops consuming (its unacked messages go back to
       the queue) and resumes when `disponible()` says so: an outage parks nothing.
+    - With `procesar_lote`, a thread takes every message waiting (up to `lote`) and applies them
+      in one go; only if that fails are they handled one by one as above. Nothing waits for a
+      batch to fill: under a trickle each message goes alone, under load the batches grow.
     """
 
     def __init__(
@@ -227,6 +233,8 @@ class Consumidor:
         disponible: Callable[[], bool] = lambda: True,
         hilos: int = 4,
         metricas: Metricas | None = None,
+        procesar_lote: ProcesarLote | None = None,
+        lote: int = 1,
     ) -> None:
         self.url = url
         self.topo = topo
@@ -236,6 +244,8 @@ class Consumidor:
         self.prefetch = max(prefetch, hilos)
         self.disponible = disponible
         self.hilos = hilos
+        self.procesar_lote = procesar_lote
+        self.lote = max(1, lote) if procesar_lote is not None else 1
         self._pausar = threading.Event()
         self._caida: BaseException | None = None
         self.metricas = metricas or Metricas(servicio)
@@ -262,10 +272,12 @@ class Consumidor:
             with contextlib.suppress(AMQPError):  # closed meanwhile: the message comes again
                 conexion.add_callback_threadsafe(accion)
 
+        # Received, not yet taken by a thread: a thread takes all it can (up to `lote`).
+        recibidos: deque[tuple] = deque()
+
         def al_recibir(canal: BlockingChannel, metodo, propiedades, cuerpo: bytes) -> None:
-            trabajadores.submit(
-                self._al_recibir, canal, metodo, propiedades, cuerpo, en_la_conexion
-            )
+            recibidos.append((canal, metodo, propiedades, cuerpo))
+            trabajadores.submit(self._atender_recibidos, recibidos, en_la_conexion)
 
         terminado = False
         try:
@@ -292,6 +304,55 @@ class Consumidor:
             if conexion.is_open:
                 with contextlib.suppress(AMQPError):
                     conexion.close()
+
+    def _atender_recibidos(
+        self, recibidos: deque[tuple], en_la_conexion: Callable[[Callable[[], None]], None]
+    ) -> None:
+        """Runs in a worker thread: takes what is waiting (one submit per message, so a later
+        thread may find nothing left) and handles it alone or as a batch."""
+        tomados = []
+        with contextlib.suppress(IndexError):
+            while len(tomados) < self.lote:
+                tomados.append(recibidos.popleft())
+        if len(tomados) > 1 and self._aplicar_lote(tomados, en_la_conexion):
+            return
+        for canal, metodo, propiedades, cuerpo in tomados:
+            if self._pausar.is_set() or self._caida is not None:
+                return  # left unacked: they come again once the consumer is back
+            self._al_recibir(canal, metodo, propiedades, cuerpo, en_la_conexion)
+
+    def _aplicar_lote(
+        self, tomados: list[tuple], en_la_conexion: Callable[[Callable[[], None]], None]
+    ) -> bool:
+        """Applies the valid events of `tomados` in one go and acks them all; False if anything
+        stood in the way (an invalid message, a failure): then each goes alone."""
+        assert self.procesar_lote is not None
+        pares = []
+        for _, _, _, cuerpo in tomados:
+            try:
+                pares.append(leer_evento(cuerpo))
+            except EventoInvalido:
+                return False
+        try:
+            self.procesar_lote(pares)
+        except ConnectionFailure:
+            self._pausar.set()  # as for one message: unacked, they come back after the pause
+            return True
+        except Exception:
+            log.info("consumidor: un lote de %d no se aplicó junto; uno por uno", len(pares))
+            return False
+        except BaseException as exc:  # the process is dying (a test simulates it this way)
+            self._caida = exc
+            return True
+        etiquetas = [metodo.delivery_tag for canal, metodo, _, _ in tomados]
+        canal = tomados[0][0]
+
+        def confirmar() -> None:
+            for etiqueta in etiquetas:
+                canal.basic_ack(etiqueta)
+
+        en_la_conexion(confirmar)
+        return True
 
     def _al_recibir(
         self,

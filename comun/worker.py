@@ -60,6 +60,8 @@ def correr_worker(
             hilos=ajustes.hilos_consumo,
             disponible=lambda: almacen.responde(db),
             metricas=metricas,
+            procesar_lote=despachador.aplicar_lote,
+            lote=ajustes.lote_consumo,
         )
         tareas["consumidor"] = consumidor.correr
     hilos = [

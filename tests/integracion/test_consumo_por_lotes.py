@@ -1,0 +1,179 @@
+"""Several waiting events applied in one transaction (issue 10), without giving up any guarantee:
+each event takes effect once, a failing one fails alone, a repeat or an invalid message in a batch
+changes nothing for the others. Real broker, real store."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError
+
+from comun.bus import Consumidor, Topologia, declarar
+from comun.consumo import Despachador
+from comun.metricas import Metricas
+from tests.integracion.test_bus import cerrado, corriendo, esperar, tomar
+
+pytestmark = [pytest.mark.integracion, pytest.mark.timeout(90)]
+
+
+@pytest.fixture
+def servicio(bus_nombre) -> str:
+    return bus_nombre.servicio("lotes")
+
+
+class Lotes:
+    """Wraps the real `aplicar_lote` and keeps the size of every batch that took effect."""
+
+    def __init__(self, despachador: Despachador) -> None:
+        self.despachador = despachador
+        self.tamanos: list[int] = []
+        self._cerrojo = threading.Lock()
+
+    def __call__(self, pares) -> None:
+        self.despachador.aplicar_lote(pares)
+        with self._cerrojo:
+            self.tamanos.append(len(pares))
+
+
+def _consumidor(amqp_url, topo, servicio, despachador, lotes, lote=16) -> Consumidor:
+    return Consumidor(
+        amqp_url,
+        topo,
+        servicio,
+        despachador.claves,
+        despachador,
+        hilos=2,
+        procesar_lote=lotes,
+        lote=lote,
+    )
+
+
+def _en_cola(canal, topo: Topologia, servicio: str) -> int:
+    return canal.queue_declare(topo.cola(servicio), passive=True).method.message_count
+
+
+def _publicar(canal, topo: Topologia, evento) -> None:
+    canal.basic_publish(
+        topo.intercambio, evento.tipo, evento.model_dump_json().encode(), mandatory=True
+    )
+
+
+def test_eventos_en_espera_se_aplican_en_lotes_y_cada_uno_una_vez(
+    amqp_url, canal, topo, servicio, db: Database
+):
+    declarar(canal, topo, servicio, ["reclamo.cerrado"])
+
+    def cerrar(evento, datos, sesion):
+        db.cierres.insert_one({"evento": evento.id, "codigo": evento.codigo}, session=sesion)
+        return [cerrado(evento.codigo.replace("PDR", "ECO"))]
+
+    despachador = Despachador(db, servicio, {"reclamo.cerrado": cerrar}, Metricas("lotes"))
+    lotes = Lotes(despachador)
+    eventos = [cerrado(f"PDR-2026-{i:06d}") for i in range(1, 81)]
+    for evento in eventos:  # all waiting before the consumer starts: batches form
+        _publicar(canal, topo, evento)
+
+    with corriendo(_consumidor(amqp_url, topo, servicio, despachador, lotes)):
+        esperar(lambda: db.cierres.count_documents({}) >= 80, "los 80 eventos aplicados")
+        esperar(lambda: _en_cola(canal, topo, servicio) == 0, "la cola vacía")
+
+    assert sorted(d["evento"] for d in db.cierres.find()) == sorted(e.id for e in eventos)
+    assert db.procesados.count_documents({}) == 80
+    # Each event's own emitted event is in the outbox once, with its cause's chain.
+    salidas = list(db.outbox.find({}, {"evento": 1}))
+    assert sorted(d["evento"]["codigo"] for d in salidas) == sorted(
+        e.codigo.replace("PDR", "ECO") for e in eventos
+    )
+    causas = {e.id for e in eventos}
+    assert {d["evento"]["correlacion"] for d in salidas} == causas
+    assert max(lotes.tamanos) > 1, lotes.tamanos
+    assert max(lotes.tamanos) <= 16
+    # Every message was acked: nothing comes back once the consumer is gone.
+    assert tomar(canal, topo.cola(servicio)) is None
+
+
+def test_un_evento_que_falla_en_un_lote_falla_solo_y_los_demas_se_aplican(
+    amqp_url, canal, topo, servicio, db: Database
+):
+    declarar(canal, topo, servicio, ["reclamo.cerrado"])
+    malo = cerrado("PDR-2026-000013")
+
+    def cerrar(evento, datos, sesion):
+        db.cierres.insert_one({"evento": evento.id}, session=sesion)
+        if evento.id == malo.id:
+            raise RuntimeError("este reclamo no se puede cerrar")
+
+    despachador = Despachador(db, servicio, {"reclamo.cerrado": cerrar}, Metricas("lotes"))
+    lotes = Lotes(despachador)
+    buenos = [cerrado(f"PDR-2026-{i:06d}") for i in range(1, 25)]
+    for evento in [*buenos[:12], malo, *buenos[12:]]:
+        _publicar(canal, topo, evento)
+
+    with corriendo(_consumidor(amqp_url, topo, servicio, despachador, lotes)):
+        _, aparcado, _ = esperar(
+            lambda: tomar(canal, topo.cola_parking(servicio)), "el malo llega al parking"
+        )
+        esperar(lambda: db.cierres.count_documents({}) == 24, "los 24 buenos aplicados")
+
+    assert "este reclamo no se puede cerrar" in aparcado.headers["x-motivo"]
+    # The failing event's write never stayed (its batch and its own attempts were undone), and
+    # no good event was applied twice by the batch that failed and the one-by-one that followed.
+    assert db.cierres.count_documents({"evento": malo.id}) == 0
+    assert sorted(d["evento"] for d in db.cierres.find()) == sorted(e.id for e in buenos)
+    assert db.procesados.count_documents({"_id": malo.id}) == 0
+
+
+def test_un_repetido_o_un_invalido_en_el_lote_no_cambia_nada_para_los_demas(
+    amqp_url, canal, topo, servicio, db: Database
+):
+    declarar(canal, topo, servicio, ["reclamo.cerrado"])
+
+    def cerrar(evento, datos, sesion):
+        db.cierres.insert_one({"evento": evento.id}, session=sesion)
+
+    despachador = Despachador(db, servicio, {"reclamo.cerrado": cerrar}, Metricas("lotes"))
+    lotes = Lotes(despachador)
+    eventos = [cerrado(f"PDR-2026-{i:06d}") for i in range(1, 21)]
+    ya_aplicado = eventos[3]
+    despachador.aplicar(ya_aplicado, ya_aplicado.contenido())  # applied before, redelivered now
+    for evento in eventos[:10]:
+        _publicar(canal, topo, evento)
+    _publicar(canal, topo, eventos[5])  # the same event twice in one batch
+    canal.basic_publish(topo.intercambio, "reclamo.cerrado", b"{no es json", mandatory=True)
+    for evento in eventos[10:]:
+        _publicar(canal, topo, evento)
+
+    with corriendo(_consumidor(amqp_url, topo, servicio, despachador, lotes)):
+        _, aparcado, _ = esperar(
+            lambda: tomar(canal, topo.cola_parking(servicio)), "el inválido llega al parking"
+        )
+        esperar(lambda: db.cierres.count_documents({}) == 20, "los 20 aplicados")
+        esperar(lambda: _en_cola(canal, topo, servicio) == 0, "la cola vacía")
+
+    assert "sobre inválido" in aparcado.headers["x-motivo"]
+    assert sorted(d["evento"] for d in db.cierres.find()) == sorted(e.id for e in eventos)
+
+
+def test_aplicar_lote_con_un_id_ya_procesado_no_escribe_nada(servicio, db: Database):
+    escritos = []
+
+    def cerrar(evento, datos, sesion):
+        db.cierres.insert_one({"evento": evento.id}, session=sesion)
+        escritos.append(evento.id)
+        return [cerrado("ECO-2026-000001")]
+
+    despachador = Despachador(db, servicio, {"reclamo.cerrado": cerrar}, Metricas("lotes"))
+    primero, segundo = cerrado("PDR-2026-000001"), cerrado("PDR-2026-000002")
+    despachador.aplicar(segundo, segundo.contenido())
+
+    with pytest.raises(BulkWriteError) as repetido:
+        despachador.aplicar_lote([(e, e.contenido()) for e in (primero, segundo)])
+
+    assert repetido.value.details["writeErrors"][0]["code"] == 11000  # duplicate key
+    assert db.cierres.count_documents({}) == 1  # only the earlier `segundo`
+    assert db.procesados.count_documents({"_id": primero.id}) == 0
+    assert db.outbox.count_documents({}) == 1
+    despachador.aplicar_lote([(primero, primero.contenido())])
+    assert db.cierres.count_documents({"evento": primero.id}) == 1
