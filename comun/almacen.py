@@ -66,9 +66,14 @@ def en_transaccion(
     """Runs `trabajo` in one multi-document transaction. Transient conflicts are retried for at
     most `espera` seconds (pymongo's own loop would insist for two minutes); then
     `AlmacenOcupado`. A store that does not answer raises `ConnectionFailure` as before."""
+
+    def intento(sesion: ClientSession) -> T:
+        setattr(sesion, _LEIDO, {})  # a retried transaction reads afresh
+        return trabajo(sesion)
+
     try:
         with pymongo.timeout(espera or ESPERA_TRANSACCION), db.client.start_session() as sesion:
-            resultado = sesion.with_transaction(trabajo)
+            resultado = sesion.with_transaction(intento)
     except PyMongoError as exc:
         if _es_espera(exc):
             if not db.client.topology_description.has_writable_server():
@@ -83,6 +88,20 @@ def en_transaccion(
 
 
 _AL_CONFIRMAR = "_pdr_al_confirmar"
+_LEIDO = "_pdr_leido"
+
+
+def leido_en_la_transaccion(sesion: ClientSession | None, clave: str, leer: Callable[[], T]) -> T:
+    """`leer()`, asked of the store once per transaction of `sesion` (every time without one):
+    for data a transaction reads but does not write, such as the list a batch of events looks
+    up for each event. The transaction reads one snapshot, so the answer is the same each
+    time; what the transaction writes itself must not be read through here."""
+    memoria = getattr(sesion, _LEIDO, None) if sesion is not None else None
+    if memoria is None:
+        return leer()
+    if clave not in memoria:
+        memoria[clave] = leer()
+    return memoria[clave]
 
 
 def al_confirmar(sesion: ClientSession | None, accion: Callable[[], None]) -> None:

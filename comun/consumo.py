@@ -93,7 +93,8 @@ class Despachador:
 
     def aplicar_lote(self, lote: Sequence[tuple[Evento, Datos]]) -> None:
         """Applies every event of `lote`, in order, in one transaction, or none of them: raises
-        what the transaction raised (a repeated id as BulkWriteError: the caller then goes one by one)."""
+        what the transaction raised (a repeated id as BulkWriteError); the caller then goes one
+        by one."""
         inicio = time.perf_counter()
         propios = [(e, d) for e, d in lote if e.tipo in self.manejadores]
 

@@ -8,8 +8,9 @@ import threading
 
 import pytest
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, OperationFailure
 
+from comun import almacen
 from comun.bus import Consumidor, Topologia, declarar
 from comun.consumo import Despachador
 from comun.metricas import Metricas
@@ -177,3 +178,31 @@ def test_aplicar_lote_con_un_id_ya_procesado_no_escribe_nada(servicio, db: Datab
     assert db.outbox.count_documents({}) == 1
     despachador.aplicar_lote([(primero, primero.contenido())])
     assert db.cierres.count_documents({"evento": primero.id}) == 1
+
+
+def test_lo_leido_en_una_transaccion_se_pide_una_vez_y_de_nuevo_al_reintentarla(db: Database):
+    db.webhooks.insert_one({"_id": "w1"})
+    lecturas: list[int] = []
+    intentos = {"n": 0}
+
+    def leer() -> int:
+        lecturas.append(1)
+        return db.webhooks.count_documents({})
+
+    def trabajo(sesion):
+        a = almacen.leido_en_la_transaccion(sesion, "webhooks", leer)
+        b = almacen.leido_en_la_transaccion(sesion, "webhooks", leer)
+        intentos["n"] += 1
+        if intentos["n"] == 1:  # a conflict: pymongo runs the transaction again
+            fallo = OperationFailure("conflicto de escritura simulado", 112)
+            fallo._add_error_label("TransientTransactionError")
+            raise fallo
+        return a, b
+
+    assert almacen.en_transaccion(db, trabajo) == (1, 1)
+    assert intentos["n"] == 2
+    assert len(lecturas) == 2  # once per attempt, not once per ask
+    assert almacen.en_transaccion(db, trabajo) == (1, 1)
+    assert len(lecturas) == 3  # a new transaction asks again
+    assert almacen.leido_en_la_transaccion(None, "webhooks", leer) == 1
+    assert len(lecturas) == 4  # without a transaction, every time

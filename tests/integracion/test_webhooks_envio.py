@@ -14,8 +14,10 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from pymongo import MongoClient, monitoring
 from pymongo.database import Database
 
+from comun import almacen
 from comun.eventos import (
     ArchivoGuardado,
     ReclamoAdjuntado,
@@ -345,3 +347,58 @@ def test_una_suscripcion_a_todo_de_antes_recibe_tambien_los_archivos_nuevos(db):
     )
     _crear(db, evento, evento.contenido())
     assert [e["webhook_id"] for e in db.webhook_entregas.find()] == [todo]
+
+
+class _Lecturas(monitoring.CommandListener):
+    """Counts the `find` commands each collection receives (what the store is asked)."""
+
+    def __init__(self) -> None:
+        self.find: dict[str, int] = {}
+
+    def started(self, event) -> None:
+        if event.command_name == "find":
+            coleccion = event.command["find"]
+            self.find[coleccion] = self.find.get(coleccion, 0) + 1
+
+    def succeeded(self, event) -> None:
+        pass
+
+    def failed(self, event) -> None:
+        pass
+
+
+def test_un_lote_de_eventos_lee_las_suscripciones_una_vez_y_cada_evento_llega_a_las_suyas(
+    mongo_url, preparada
+):
+    """Issue 10: a batch of events in one transaction asks for the subscriptions once, and
+    each event still reaches exactly its entity's (and unit's) subscriptions."""
+    de_minsa = _suscribir(preparada, "http://127.0.0.1:9/minsa")
+    de_sunat = _suscribir(preparada, "http://127.0.0.1:9/sunat", entidad="sunat")
+    _suscribir(preparada, "http://127.0.0.1:9/otra", unidad="otra-unidad")
+    lote = []
+    for i, entidad in enumerate(["minsa", "sunat", "minsa", "essalud"]):
+        datos = ReclamoEnAtencion(entidad_id=entidad, unidad_id="admision")
+        lote.append(
+            (
+                nuevo_evento("reclamo.en_atencion", datos, fuente="derivacion", codigo=f"R-{i}"),
+                datos,
+            )
+        )
+    lecturas = _Lecturas()
+    cliente = MongoClient(mongo_url, tz_aware=True, event_listeners=[lecturas])
+    try:
+        db = cliente[preparada.name]
+        almacen.en_transaccion(
+            db,
+            lambda s: [webhooks.crear_entregas(db, e, d, s, 86400) for e, d in lote],
+        )
+    finally:
+        cliente.close()
+
+    assert lecturas.find.get("webhooks") == 1
+    esperadas = {
+        webhooks.id_de_entrega(de_minsa, lote[0][0].id),
+        webhooks.id_de_entrega(de_sunat, lote[1][0].id),
+        webhooks.id_de_entrega(de_minsa, lote[2][0].id),
+    }
+    assert {e["_id"] for e in preparada.webhook_entregas.find()} == esperadas
