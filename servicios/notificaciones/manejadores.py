@@ -122,28 +122,30 @@ def _manejadores_correo(db: Database, url_portal: str) -> dict[str, Manejador]:
             upsert=True,
             session=s,
         )
-        _acuse_si_listo(evento.codigo, s)
+        r = _copia(evento.codigo, s)  # read once: the acuse writes a delivery, not the copy
+        _acuse_si_listo(evento.codigo, s, r)
         # Observaciones that arrived before the contact were waiting for it.
-        r = db.reclamos.find_one({"_id": evento.codigo}, {"observaciones": 1}, session=s)
         for observacion_id in r.get("observaciones", {}):
             _observacion_si_lista(evento.codigo, observacion_id, s)
 
     def plazo(evento: Evento, datos: PlazoCalculado, s: ClientSession) -> None:
-        _guardar(
-            evento.codigo,
-            s,
-            dias_habiles=datos.dias_habiles,
-            fecha_recepcion=datos.fecha_recepcion.isoformat(),
-        )
-        _plazo_vigente(evento, datos.vence_en, s)
-        _acuse_si_listo(evento.codigo, s)
+        # One read and one write; the acuse is built from the copy as just written.
+        r = _copia(evento.codigo, s)
+        campos = {
+            "dias_habiles": datos.dias_habiles,
+            "fecha_recepcion": datos.fecha_recepcion.isoformat(),
+        }
+        if _es_el_ultimo_plazo(r, evento):
+            campos |= {"vence_en": datos.vence_en, "plazo_en": evento.ocurrido_en}
+        _guardar(evento.codigo, s, **campos)
+        _acuse_si_listo(evento.codigo, s, r | campos)
 
     # --- to the unit's responsables ---------------------------------------------------------
 
     def derivado(evento: Evento, datos: ReclamoDerivado, s: ClientSession) -> None:
-        if not _asignar(evento, datos.entidad_id, datos.unidad_id, datos.unidad_nombre, s):
+        copia = _copia(evento.codigo, s)  # _asignar changes only the unit and entities
+        if not _asignar(evento, datos.entidad_id, datos.unidad_id, datos.unidad_nombre, s, copia):
             return  # reassigned since: this unit no longer has it
-        copia = _copia(evento.codigo, s)
         motivo = datos.motivo or copia.get("motivo")
         if motivo is None:
             if "contacto" not in copia:
@@ -319,18 +321,23 @@ def _manejadores_correo(db: Database, url_portal: str) -> dict[str, Manejador]:
 
     def _plazo_vigente(evento: Evento, vence_en: datetime, s: ClientSession) -> bool:
         """Keeps the latest deadline by ocurrido_en; False if this one is older than it."""
-        r = _copia(evento.codigo, s)
-        if r.get("plazo_en") is not None and r["plazo_en"] > evento.ocurrido_en:
+        if not _es_el_ultimo_plazo(_copia(evento.codigo, s), evento):
             return False
         _guardar(evento.codigo, s, vence_en=vence_en, plazo_en=evento.ocurrido_en)
         return True
 
     def _asignar(
-        evento: Evento, entidad_id: str, unidad_id: str, nombre: str, s: ClientSession
+        evento: Evento,
+        entidad_id: str,
+        unidad_id: str,
+        nombre: str,
+        s: ClientSession,
+        copia: dict | None = None,
     ) -> bool:
         """Records the unit the reclamo is at, unless a later assignment is known (events come
-        in any order). True if this event is now the current assignment."""
-        actual = _copia(evento.codigo, s).get("unidad")
+        in any order). True if this event is now the current assignment. `copia`: the copy
+        already read in this transaction, if any."""
+        actual = (copia if copia is not None else _copia(evento.codigo, s)).get("unidad")
         vigente = actual is None or actual["en"] <= evento.ocurrido_en
         cambios: dict = {"$addToSet": {"entidades": entidad_id}}
         if vigente:
@@ -398,10 +405,9 @@ def _manejadores_correo(db: Database, url_portal: str) -> dict[str, Manejador]:
     ) -> None:
         encolar_entrega(db, s, clave, codigo, plantilla, "ciudadano", email, mensaje)
 
-    def _acuse_si_listo(codigo: str, s: ClientSession) -> None:
+    def _acuse_si_listo(codigo: str, s: ClientSession, r: dict) -> None:
         """The acknowledgement needs the contact (registro) and the deadline (plazos), which
-        arrive in either order; whichever comes second sends it."""
-        r = _copia(codigo, s)
+        arrive in either order; whichever comes second sends it. `r`: the copy as it is now."""
         if "contacto" not in r or "fecha_recepcion" not in r or not r["contacto"]["email"]:
             return
         ent = _entidad(r["entidad_id"], s)
@@ -469,6 +475,11 @@ def _manejadores_correo(db: Database, url_portal: str) -> dict[str, Manejador]:
         "reclamo.trasladado": trasladado,
         "plazo.recalculado": recalculado,
     }
+
+
+def _es_el_ultimo_plazo(copia: dict, evento: Evento) -> bool:
+    """A deadline is kept unless the copy holds one from a later event (any order of arrival)."""
+    return copia.get("plazo_en") is None or copia["plazo_en"] <= evento.ocurrido_en
 
 
 def _personas(unidad: dict) -> list[dict]:

@@ -590,3 +590,35 @@ def test_observacion_con_sus_dos_mitades_a_la_vez_se_envia_una_vez(db, aplicar):
     assert errores == []
     assert db.procesados.count_documents({"tipo": {"$ne": "catalogo.entidad_actualizada"}}) == 3
     assert len(entregas(db, "observacion")) == 1
+
+
+@pytest.mark.parametrize("orden", ["registro primero", "plazo primero"])
+def test_el_acuse_sale_una_vez_con_el_plazo_mas_reciente_en_cualquier_orden(
+    db, aplicar, enviar, orden
+):
+    """The acuse waits for the contact and the deadline, in either order, and says the deadline
+    of the latest plazo.calculado by ocurrido_en, even if an older one arrives after it."""
+
+    def calculado(vence: datetime, dias: int, minutos: float) -> Evento:
+        datos = PlazoCalculado(
+            entidad_id="minsa", fecha_recepcion=T0.date(), vence_en=vence, dias_habiles=dias
+        )
+        return ev("plazo.calculado", datos, minutos)
+
+    reciente = calculado(VENCE, 30, 2)  # 07/01/2027 in Lima
+    antiguo = calculado(VENCE - timedelta(days=7), 25, 1)
+    if orden == "registro primero":
+        aplicar(registrado(), reciente, antiguo)
+    else:
+        aplicar(reciente, antiguo, registrado())
+    correos = enviar()
+
+    acuses = [
+        c for c in correos if c["Subject"] == f"Reclamo {COD} registrado ante Ministerio de Salud"
+    ]
+    assert len(acuses) == 1
+    assert acuses[0]["To"] == EMAIL
+    texto = acuses[0].get_content()
+    assert "hasta el 07/01/2027" in texto
+    assert "Fecha de recepción: 23/11/2026" in texto
+    assert db.reclamos.find_one({"_id": COD})["vence_en"] == VENCE
