@@ -218,6 +218,7 @@ def fase_ingreso(p, medidor, claves, reloj, planes, clientes) -> dict:
         "cpu_ms_por_clase": _por_clase(por_programa),
         "viajes_al_almacen_por_reclamo": por_almacen,
         "eventos_por_reclamo": round((_outbox(p, {}) - eventos) / max(1, n), 1),
+        "consultas_de_seguimiento_por_reclamo": round(replay.consultas / max(1, n), 1),
         "errores": replay.errores[:20],
     }
 
@@ -307,6 +308,10 @@ def imprimir(r: dict) -> None:
     print(f"  por clase: {ing['cpu_ms_por_clase']}")
     print(f"  viajes al almacén por reclamo: {ing['viajes_al_almacen_por_reclamo']}")
     print(f"  eventos por reclamo: {ing['eventos_por_reclamo']}")
+    print(
+        "  consultas de seguimiento por reclamo (un reclamo de cada 10, hasta verlo derivado; "
+        f"su costo está en las cifras): {ing['consultas_de_seguimiento_por_reclamo']}"
+    )
     print(
         f"  cota por viajes: {r['cota_por_viajes_por_s']} reclamos/s; el pipeline rinde "
         f"{r['proporcion_de_la_cota']} de ella"

@@ -150,6 +150,8 @@ class Replay:
         self._siguiente = itertools.count()
         self._respuestas: list[tuple[int, int, Reclamo]] = []  # (day due, n, reclamo)
         self.errores: list[str] = []
+        # Tracking requests of the sampled citizens: their cost is in the figures too.
+        self.consultas = 0
         self.inicio = 0.0
         self.fin_presentacion = 0.0
 
@@ -190,6 +192,7 @@ class Replay:
                 pendientes = [r for r in muestra if r.codigo and r.derivado is None]
                 muestra = [r for r in muestra if r.derivado is None]
                 for r in pendientes:
+                    self.consultas += 1
                     try:
                         s = cliente.post(
                             "/seguimiento",

@@ -70,7 +70,8 @@ def crear_app() -> Flask:
                 {
                     "_id": doc["_id"],
                     "estado": "pendiente",
-                    "$or": [{"vence_en": None}, {"vence_en": {"$gt": ahora}}],
+                    # Without an expiry, or not yet expired (no $or: the store would scan).
+                    "vence_en": {"$not": {"$lte": ahora}},
                 },
                 {
                     "$set": {

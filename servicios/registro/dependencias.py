@@ -70,28 +70,33 @@ def anotar(
         proyectar(db, s, codigo, fecha, nuevo)
 
 
+# A conditional write names its reclamo by `_id` and never puts an operator ($or) at the top of
+# its filter: the local store (SecantusDB) then finds the document by its key, but with one it
+# scans the whole collection (issue 10: 29 ms instead of 2 ms per write at 2,000 reclamos, and
+# growing with every reclamo). Same meaning on mongod.
+
+
 def proyectar(db: Database, s: ClientSession, codigo: str, fecha: datetime, estado: str) -> None:
     # Events may arrive out of order: the state is that of the latest event, not the last read,
     # and an ended reclamo stays ended.
-    condiciones: list[dict] = [
-        {"estado_en": {"$lte": fecha}, "estado": {"$nin": sorted(TERMINALES)}}
-    ]
-    if estado in DEFINITIVOS:
-        # derivacion answered, archived or closed it: it ignored registro's subsanado/desistido.
-        condiciones.append({"estado": {"$in": PROVISIONALES}})
-    db.reclamos.update_one(
-        {"_id": codigo, "$or": condiciones},
-        {"$set": {"estado": estado, "estado_en": fecha}},
+    cambio = {"$set": {"estado": estado, "estado_en": fecha}}
+    hecho = db.reclamos.update_one(
+        {"_id": codigo, "estado_en": {"$lte": fecha}, "estado": {"$nin": sorted(TERMINALES)}},
+        cambio,
         session=s,
     )
+    if hecho.matched_count == 0 and estado in DEFINITIVOS:
+        # derivacion answered, archived or closed it: it ignored registro's subsanado/desistido.
+        db.reclamos.update_one({"_id": codigo, "estado": {"$in": PROVISIONALES}}, cambio, session=s)
 
 
 def si_es_mas_reciente(
     db: Database, s: ClientSession, codigo: str, marca: str, fecha: datetime, cambios: dict
 ) -> None:
-    """Sets `cambios` only if no later event already set them (`marca` keeps that event's time)."""
+    """Sets `cambios` only if no later event already set them (`marca` keeps that event's time;
+    `$not: {$gt}` also matches a reclamo without one)."""
     db.reclamos.update_one(
-        {"_id": codigo, "$or": [{marca: None}, {marca: {"$lte": fecha}}]},
+        {"_id": codigo, marca: {"$not": {"$gt": fecha}}},
         {"$set": {**cambios, marca: fecha}},
         session=s,
     )

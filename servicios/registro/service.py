@@ -527,7 +527,7 @@ def crear_app() -> Flask:
                     **(
                         {"adjuntos": {"$size": len(previos)}}
                         if previos
-                        else {"$or": [{"adjuntos": {"$exists": False}}, {"adjuntos": []}]}
+                        else {"adjuntos.0": {"$exists": False}}  # none yet (no $or: a scan)
                     ),
                 },
                 {"$push": {"adjuntos": {"$each": [{**a, "subido_en": ahora} for a in guardados]}}},

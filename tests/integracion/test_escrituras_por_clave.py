@@ -1,0 +1,147 @@
+"""registro's conditional writes find their reclamo by its key (issue 10).
+
+The local store (SecantusDB) looks a written document up by `_id` only when the filter has no
+operator at its top ($or, $and...); with one it scanned the whole `reclamos` collection for every
+state change and deadline: ~29 ms instead of ~2 ms per write at 2,000 reclamos, and more with
+every reclamo filed. What the handlers send is read off the wire (pymongo's command monitoring);
+what they mean is checked on the documents, with events in and out of order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pymongo import MongoClient, monitoring
+from pymongo.database import Database
+
+from comun.consumo import Despachador
+from comun.eventos import (
+    PlazoCalculado,
+    ReclamoCerrado,
+    ReclamoDerivado,
+    ReclamoRespondido,
+    nuevo_evento,
+)
+from comun.metricas import Metricas
+from servicios.registro import dependencias
+from servicios.registro.manejadores import SERVICIO, manejadores
+
+pytestmark = pytest.mark.integracion
+
+COD = "R-7K2M-9XPQ-4TWA"
+T0 = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+
+
+class _Escrituras(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.filtros: list[dict] = []
+
+    def started(self, event) -> None:
+        if event.command_name == "update" and event.command.get("update") == "reclamos":
+            self.filtros.extend(u["q"] for u in event.command["updates"])
+
+    def succeeded(self, event) -> None:
+        pass
+
+    def failed(self, event) -> None:
+        pass
+
+
+def _ev(tipo: str, datos, minutos: float):
+    evento = nuevo_evento(
+        tipo, datos, fuente="prueba", codigo=COD, ocurrido_en=T0 + timedelta(minutes=minutos)
+    )
+    return evento, datos
+
+
+def _derivado(minutos: float):
+    return _ev(
+        "reclamo.derivado",
+        ReclamoDerivado(
+            entidad_id="minsa", unidad_id="ogc", unidad_nombre="Atención", por_regla=True
+        ),
+        minutos,
+    )
+
+
+def _respuesta() -> ReclamoRespondido:
+    return ReclamoRespondido(
+        entidad_id="minsa", respuesta="x" * 30, respondido_en=T0 + timedelta(hours=1)
+    )
+
+
+def _plazo(vence: datetime, minutos: float):
+    datos = PlazoCalculado(
+        entidad_id="minsa", fecha_recepcion=T0.date(), vence_en=vence, dias_habiles=30
+    )
+    return _ev("plazo.calculado", datos, minutos)
+
+
+@pytest.fixture
+def registro(mongo_url: str, db: Database):
+    """registro's handlers on a client whose every command is watched, one reclamo filed."""
+    dependencias.preparar(db)
+    db.reclamos.insert_one(
+        {"_id": COD, "entidad_id": "minsa", "estado": "registrado", "estado_en": T0}
+    )
+    escrituras = _Escrituras()
+    cliente = MongoClient(mongo_url, tz_aware=True, event_listeners=[escrituras])
+    vigilada = cliente[db.name]
+    despachador = Despachador(vigilada, SERVICIO, manejadores(vigilada), Metricas("prueba"))
+    yield despachador, escrituras
+    cliente.close()
+
+
+def test_cada_escritura_condicional_va_por_la_clave_del_reclamo(registro, db: Database):
+    despachador, escrituras = registro
+    vence = datetime(2027, 1, 8, 4, 59, 59, tzinfo=UTC)
+    for evento, datos in (
+        _derivado(1),
+        _plazo(vence, 2),
+        _ev("reclamo.respondido", _respuesta(), 60),
+        _ev("reclamo.cerrado", ReclamoCerrado(entidad_id="minsa", motivo="x"), 90),
+    ):
+        despachador.aplicar(evento, datos)
+
+    assert escrituras.filtros, "no se vio ninguna escritura"
+    for filtro in escrituras.filtros:
+        assert filtro.get("_id") == COD, filtro
+        assert not [k for k in filtro if k.startswith("$")], filtro
+    doc = db.reclamos.find_one({"_id": COD})
+    assert doc["estado"] == "cerrado"
+    assert doc["vence_en"] == vence
+    assert doc["acceso"] == {"entidad_id": "minsa", "unidad_id": "ogc"}
+
+
+def test_un_plazo_o_un_estado_que_llega_tarde_no_pisa_al_mas_reciente(registro, db: Database):
+    despachador, _ = registro
+    nuevo = datetime(2027, 1, 8, 4, 59, 59, tzinfo=UTC)
+    viejo = nuevo - timedelta(days=7)
+    for evento, datos in (
+        _plazo(nuevo, 5),
+        _plazo(viejo, 2),  # older, arrives later: its date is no longer true
+        _ev("reclamo.respondido", _respuesta(), 60),
+        _derivado(1),  # older than the answer: the state stays respondido
+    ):
+        despachador.aplicar(evento, datos)
+
+    doc = db.reclamos.find_one({"_id": COD})
+    assert doc["vence_en"] == nuevo
+    assert doc["vence_en_de"] == T0 + timedelta(minutes=5)
+    assert doc["estado"] == "respondido"
+    assert doc["acceso"] == {"entidad_id": "minsa", "unidad_id": "ogc"}  # first it had
+
+
+def test_la_respuesta_de_la_entidad_prevalece_sobre_un_desistimiento_que_ignoro(
+    registro, db: Database
+):
+    """registro applies the citizen's desistimiento itself; derivacion, which answered first,
+    ignored it: its definitive state wins even over a later, ended one."""
+    despachador, _ = registro
+    db.reclamos.update_one(
+        {"_id": COD}, {"$set": {"estado": "desistido", "estado_en": T0 + timedelta(hours=2)}}
+    )
+    evento, datos = _ev("reclamo.respondido", _respuesta(), 60)
+    despachador.aplicar(evento, datos)
+
+    assert db.reclamos.find_one({"_id": COD})["estado"] == "respondido"
