@@ -43,6 +43,12 @@ class Plan:
         return f"7{self.n:07d}"
 
     @property
+    def direccion(self) -> str:
+        """The citizen's own address, as the reverse proxy reports it (X-Forwarded-For): each
+        citizen files from theirs, as in real life, not all from one."""
+        return f"10.{(self.n >> 16) & 255}.{(self.n >> 8) & 255}.{self.n & 255}"
+
+    @property
     def email(self) -> str:
         return f"c{self.n}@bench.pe"
 

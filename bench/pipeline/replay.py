@@ -172,7 +172,10 @@ class Replay:
                     r = cliente.post(
                         "/reclamos",
                         json=reclamo.plan.hoja(),
-                        headers={"Idempotency-Key": f"bench-{reclamo.plan.n}"},
+                        headers={
+                            "Idempotency-Key": f"bench-{reclamo.plan.n}",
+                            "X-Forwarded-For": reclamo.plan.direccion,
+                        },
                     )
                     if r.status_code == 201:
                         break
@@ -197,6 +200,7 @@ class Replay:
                         s = cliente.post(
                             "/seguimiento",
                             json={"codigo": r.codigo, "numero_documento": r.plan.documento},
+                            headers={"X-Forwarded-For": r.plan.direccion},
                         )
                     except httpx.HTTPError as exc:  # a slow answer under load: look again
                         self._error(f"seguimiento {r.codigo}: {type(exc).__name__}")
@@ -229,7 +233,11 @@ class Replay:
                 while self.buzon.encuestas:
                     r = self.buzon.encuestas.popleft()
                     if r.plan.contesta_encuesta and r.token:
-                        e = cliente.post(f"/encuestas/{r.token}", json=RESPUESTA_ENCUESTA)
+                        e = cliente.post(
+                            f"/encuestas/{r.token}",
+                            json=RESPUESTA_ENCUESTA,
+                            headers={"X-Forwarded-For": r.plan.direccion},
+                        )
                         if e.status_code != 200:
                             self._error(f"encuesta {r.codigo}: {e.status_code} {e.text[:150]}")
                 self.parar.wait(0.2)
