@@ -8,7 +8,7 @@ from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
 from comun import cifras
-from comun.almacen import asegurar_colecciones
+from comun.almacen import asegurar_colecciones, leido_en_la_transaccion
 from servicios.plazos.dominio import Calendario
 
 # Named: the supervisor's listing hints it when it filters several entities at once.
@@ -44,6 +44,12 @@ def preparar(db: Database) -> None:
 
 
 def calendario(db: Database, s: ClientSession | None = None) -> Calendario:
-    """Peru's holidays plus the non-working days decreed for the public sector (operator data)."""
-    dias = [date.fromisoformat(d["_id"]) for d in db.dias_no_laborables.find({}, session=s)]
-    return Calendario(dias)
+    """Peru's holidays plus the non-working days decreed for the public sector (operator data).
+    Read once per transaction of `s` (a batch of events shares it): only the operator's
+    requests write these days, never in a transaction that reads them through here first."""
+
+    def leer() -> Calendario:
+        dias = [date.fromisoformat(d["_id"]) for d in db.dias_no_laborables.find({}, session=s)]
+        return Calendario(dias)
+
+    return leido_en_la_transaccion(s, "plazos.calendario", leer)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from pymongo import MongoClient, monitoring
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, OperationFailure
 
@@ -14,6 +15,8 @@ from comun import almacen
 from comun.bus import Consumidor, Topologia, declarar
 from comun.consumo import Despachador
 from comun.metricas import Metricas
+from servicios.plazos.manejadores import manejadores as manejadores_de_plazos
+from tests.integracion import plazos
 from tests.integracion.test_bus import cerrado, corriendo, esperar, tomar
 
 pytestmark = [pytest.mark.integracion, pytest.mark.timeout(90)]
@@ -206,3 +209,53 @@ def test_lo_leido_en_una_transaccion_se_pide_una_vez_y_de_nuevo_al_reintentarla(
     assert len(lecturas) == 3  # a new transaction asks again
     assert almacen.leido_en_la_transaccion(None, "webhooks", leer) == 1
     assert len(lecturas) == 4  # without a transaction, every time
+
+
+def test_un_lote_de_plazos_lee_el_calendario_una_vez_y_el_siguiente_lo_relee(
+    mongo_url, db: Database
+):
+    """Dates hand-counted in tests/integracion/plazos.py: received Tue 24 Nov 2026 → due Mon
+    11 Jan 2027; with 11 Jan declared non-working, due Tue 12 Jan."""
+    plazos.preparar_almacen(db)
+    lecturas = _Lecturas()
+    cliente = MongoClient(mongo_url, tz_aware=True, event_listeners=[lecturas])
+    try:
+        vigilada = cliente[db.name]
+        despachador = Despachador(
+            vigilada, "plazos", manejadores_de_plazos(vigilada, plazos.POLITICA), Metricas("p")
+        )
+        lote = [plazos.registrado(plazos.codigo(i)) for i in range(3)]
+        despachador.aplicar_lote([(e, e.contenido()) for e in lote])
+        assert lecturas.find.get("dias_no_laborables") == 1
+
+        db.dias_no_laborables.insert_one({"_id": "2027-01-11", "motivo": "decreto"})
+        otro = plazos.registrado(plazos.codigo(9))
+        despachador.aplicar_lote([(otro, otro.contenido())])
+        assert lecturas.find.get("dias_no_laborables") == 2
+    finally:
+        cliente.close()
+
+    vencen = {
+        e["codigo"]: e["datos"]["vence_en"] for e in plazos.eventos_en_outbox(db, "plazo.calculado")
+    }
+    assert vencen == {
+        **{e.codigo: "2027-01-12T04:59:59Z" for e in lote},
+        otro.codigo: "2027-01-13T04:59:59Z",
+    }
+
+
+class _Lecturas(monitoring.CommandListener):
+    """Counts the `find` commands each collection receives."""
+
+    def __init__(self) -> None:
+        self.find: dict[str, int] = {}
+
+    def started(self, event) -> None:
+        if event.command_name == "find":
+            self.find[event.command["find"]] = self.find.get(event.command["find"], 0) + 1
+
+    def succeeded(self, event) -> None:
+        pass
+
+    def failed(self, event) -> None:
+        pass
