@@ -92,11 +92,12 @@ def proyectar(db: Database, s: ClientSession, codigo: str, fecha: datetime, esta
 
 def si_es_mas_reciente(
     db: Database, s: ClientSession, codigo: str, marca: str, fecha: datetime, cambios: dict
-) -> None:
+) -> bool:
     """Sets `cambios` only if no later event already set them (`marca` keeps that event's time;
-    `$not: {$gt}` also matches a reclamo without one)."""
-    db.reclamos.update_one(
+    `$not: {$gt}` also matches a reclamo without one). True if it did."""
+    hecho = db.reclamos.update_one(
         {"_id": codigo, marca: {"$not": {"$gt": fecha}}},
         {"$set": {**cambios, marca: fecha}},
         session=s,
     )
+    return hecho.matched_count == 1

@@ -138,15 +138,12 @@ def manejadores(db: Database) -> dict[str, Manejador]:
         nota(evento, s, "Reclamo cerrado.", "cerrado")
 
     def plazo_calculado(evento: Evento, datos: PlazoCalculado, s: ClientSession) -> None:
-        db.reclamos.update_one(
-            {"_id": evento.codigo},
-            {"$set": {"fecha_recepcion": datos.fecha_recepcion.isoformat()}},
-            session=s,
-        )
-        # A recalculation that arrived first is the newer deadline.
-        si_es_mas_reciente(
-            db, s, evento.codigo, "vence_en_de", evento.ocurrido_en, {"vence_en": datos.vence_en}
-        )
+        recepcion = {"fecha_recepcion": datos.fecha_recepcion.isoformat()}
+        # A recalculation that arrived first is the newer deadline: then only the date of
+        # reception is written (one write either way, usually).
+        cambios = {"vence_en": datos.vence_en, **recepcion}
+        if not si_es_mas_reciente(db, s, evento.codigo, "vence_en_de", evento.ocurrido_en, cambios):
+            db.reclamos.update_one({"_id": evento.codigo}, {"$set": recepcion}, session=s)
         vence = dia_en_lima(datos.vence_en)
         texto = (
             f"Plazo de atención: {datos.dias_habiles} días hábiles, hasta el {vence} "

@@ -110,6 +110,7 @@ def test_cada_escritura_condicional_va_por_la_clave_del_reclamo(registro, db: Da
     doc = db.reclamos.find_one({"_id": COD})
     assert doc["estado"] == "cerrado"
     assert doc["vence_en"] == vence
+    assert doc["fecha_recepcion"] == "2026-11-23"
     assert doc["acceso"] == {"entidad_id": "minsa", "unidad_id": "ogc"}
 
 
@@ -128,6 +129,7 @@ def test_un_plazo_o_un_estado_que_llega_tarde_no_pisa_al_mas_reciente(registro, 
     doc = db.reclamos.find_one({"_id": COD})
     assert doc["vence_en"] == nuevo
     assert doc["vence_en_de"] == T0 + timedelta(minutes=5)
+    assert doc["fecha_recepcion"] == "2026-11-23"  # written by the late one too
     assert doc["estado"] == "respondido"
     assert doc["acceso"] == {"entidad_id": "minsa", "unidad_id": "ogc"}  # first it had
 
