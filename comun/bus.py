@@ -314,6 +314,8 @@ class Consumidor:
         with contextlib.suppress(IndexError):
             while len(tomados) < self.lote:
                 tomados.append(recibidos.popleft())
+        if tomados:
+            self.metricas.lote_tomado(len(tomados))
         if len(tomados) > 1 and self._aplicar_lote(tomados, en_la_conexion):
             return
         for canal, metodo, propiedades, cuerpo in tomados:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from prometheus_client import REGISTRY
 from pymongo import MongoClient, monitoring
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, OperationFailure
@@ -94,6 +95,10 @@ def test_eventos_en_espera_se_aplican_en_lotes_y_cada_uno_una_vez(
     assert {d["evento"]["correlacion"] for d in salidas} == causas
     assert max(lotes.tamanos) > 1, lotes.tamanos
     assert max(lotes.tamanos) <= 16
+    # What operators see: every message taken once, in fewer takes than messages.
+    etiqueta = {"servicio": servicio}
+    assert REGISTRY.get_sample_value("consumo_lote_mensajes_sum", etiqueta) == 80
+    assert REGISTRY.get_sample_value("consumo_lote_mensajes_count", etiqueta) < 80
     # Every message was acked: nothing comes back once the consumer is gone.
     assert tomar(canal, topo.cola(servicio)) is None
 
