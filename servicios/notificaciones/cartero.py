@@ -1,7 +1,7 @@
 """Sends pending deliveries over SMTP, with retries and back-off, and records the proof.
 
-Several workers may run: each claims a delivery by pushing its next attempt forward before
-sending, so two workers do not mail the same message at the same time.
+Several workers may run: each claims the due deliveries (one write for a batch) by pushing their
+next attempt forward before sending, so two workers do not mail the same message at the same time.
 
 Mail is delivered at least once. A repeat needs a crash between one SMTP send and its record: a
 stop finishes and records the mail in hand before leaving, and every mail of a delivery carries
@@ -16,6 +16,9 @@ import hashlib
 import logging
 import smtplib
 import threading
+import time
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from pymongo.database import Database
@@ -34,6 +37,7 @@ DOMINIO = "reclamos.gob.pe"
 # everything is through 90 s after the load). A send still running after that may be repeated:
 # at least once, with the same Message-ID.
 RECLAMO = timedelta(seconds=60)
+_MEDIO_RECLAMO = RECLAMO.total_seconds() / 2
 
 
 class Repartidor:
@@ -59,17 +63,25 @@ class Repartidor:
                 self.despertador.dormir(parar, self.pausa)
 
     def una_vuelta(self, parar: threading.Event | None = None) -> int:
-        entregas = self.db[self.coleccion]
-        pendientes = (
-            entregas.find({"estado": "pendiente", "proximo_intento": {"$lte": datetime.now(UTC)}})
+        pendientes = list(
+            self.db[self.coleccion]
+            .find({"estado": "pendiente", "proximo_intento": {"$lte": datetime.now(UTC)}})
             .sort(self.orden)
             .limit(20)
         )
         hechas = 0
-        for entrega in list(pendientes):
+        for entrega in self.tomadas(pendientes, parar):
+            self.entregar(entrega)
+            hechas += 1
+        return hechas
+
+    def tomadas(self, pendientes: list[dict], parar: threading.Event | None) -> Iterator[dict]:
+        """The deliveries this worker claimed, each claimed right before it is sent: what the
+        previous one did may defer it (a webhook receiver that is down defers the rest)."""
+        for entrega in pendientes:
             if parar is not None and parar.is_set():
-                break  # stopping: the delivery in hand was sent and recorded; leave the rest
-            tomada = entregas.update_one(
+                return  # stopping: the delivery in hand was sent and recorded; leave the rest
+            tomada = self.db[self.coleccion].update_one(
                 {
                     "_id": entrega["_id"],
                     "estado": "pendiente",
@@ -78,11 +90,8 @@ class Repartidor:
                 # Claimed from now, not from the batch's start: earlier sends took time.
                 {"$set": {"proximo_intento": datetime.now(UTC) + RECLAMO}},
             )
-            if tomada.modified_count != 1:
-                continue  # another worker took it
-            self.entregar(entrega)
-            hechas += 1
-        return hechas
+            if tomada.modified_count == 1:  # else another worker took it
+                yield entrega
 
     def entregar(self, entrega: dict) -> None:
         raise NotImplementedError
@@ -93,6 +102,45 @@ class Cartero(Repartidor):
         super().__init__(db, pausa)
         self.correo = correo
         self.max_intentos = max_intentos
+
+    def tomadas(self, pendientes: list[dict], parar: threading.Event | None) -> Iterator[dict]:
+        """Mail is claimed a batch at a time (issue 10: one write and one read instead of one
+        write per mail); nothing one mail does changes the next."""
+        tomadas = self._tomar(pendientes)
+        desde = time.monotonic()
+        for i, entrega in enumerate(tomadas):
+            # Stopping: the mail in hand was sent and recorded; the rest is let go at once.
+            # Slow sends: a claim is not used past half its length (when it lapses another
+            # worker may take it); what is left goes back, to be taken again.
+            if (parar is not None and parar.is_set()) or time.monotonic() - desde > _MEDIO_RECLAMO:
+                self._soltar(tomadas[i:])
+                return
+            yield entrega
+
+    def _tomar(self, pendientes: list[dict]) -> list[dict]:
+        """Claims the due deliveries in one write, pushing their next attempt forward and
+        marking them with this claim (those another worker took meanwhile no longer match);
+        then one read says which are ours."""
+        marca = uuid.uuid4().hex
+        ahora = datetime.now(UTC)
+        ids = [e["_id"] for e in pendientes]
+        if not ids:
+            return []
+        self.db.entregas.update_many(
+            {"_id": {"$in": ids}, "estado": "pendiente", "proximo_intento": {"$lte": ahora}},
+            {"$set": {"proximo_intento": ahora + RECLAMO, "tomada_por": marca}},
+        )
+        filtro = {"_id": {"$in": ids}, "tomada_por": marca}
+        nuestras = {d["_id"] for d in self.db.entregas.find(filtro, {"_id": 1})}
+        return [e for e in pendientes if e["_id"] in nuestras]
+
+    def _soltar(self, entregas: list[dict]) -> None:
+        """Claimed but not sent: due again now, for any worker."""
+        if entregas:
+            self.db.entregas.update_many(
+                {"_id": {"$in": [e["_id"] for e in entregas]}, "estado": "pendiente"},
+                {"$set": {"proximo_intento": datetime.now(UTC)}},
+            )
 
     def entregar(self, entrega: dict) -> None:
         try:

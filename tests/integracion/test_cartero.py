@@ -11,9 +11,11 @@ from email.parser import BytesParser
 
 import pytest
 from aiosmtpd.controller import Controller
+from pymongo import MongoClient, monitoring
 
 from comun import almacen
 from herramientas.buzon import Buzon
+from servicios.notificaciones import cartero as cartero_mod
 from servicios.notificaciones import dependencias
 from servicios.notificaciones.ajustes import AjustesNotificaciones
 from servicios.notificaciones.cartero import Cartero
@@ -215,3 +217,86 @@ def test_una_entrega_nueva_despierta_al_cartero_sin_esperar_su_vuelta(db, tmp_pa
         parar.set()
         hilo.join(10)
         controlador.stop()
+
+
+class _Reclamos(monitoring.CommandListener):
+    """Counts the writes that claim a delivery (they push its next attempt forward)."""
+
+    def __init__(self) -> None:
+        self.escrituras = 0
+
+    def started(self, event) -> None:
+        if event.command_name == "update" and event.command.get("update") == "entregas":
+            for u in event.command["updates"]:
+                if "proximo_intento" in u["u"].get("$set", {}) and "estado" not in u["u"]["$set"]:
+                    self.escrituras += 1
+
+    def succeeded(self, event) -> None:
+        pass
+
+    def failed(self, event) -> None:
+        pass
+
+
+def test_dos_carteros_toman_un_lote_cada_uno_con_una_escritura_y_nadie_recibe_dos_veces(
+    mongo_url, db, buzon
+):
+    """Issue 10: a batch of mail is claimed in one write, not one per mail; two workers at once
+    still send each mail once."""
+    puerto, carpeta = buzon
+    ajustes = AjustesNotificaciones(token_interno="x" * 32, smtp_puerto=puerto)
+    claves = [f"R-2222-3333-{i:04d}:acuse" for i in range(40)]
+    dependencias.preparar(db)
+    with db.client.start_session() as s:
+        for clave in claves:
+            codigo = clave.split(":")[0]
+            dependencias.encolar_entrega(
+                db, s, clave, codigo, "acuse", "ciudadano", "ana@prueba.pe", (codigo, "Acuse")
+            )
+    reclamos = _Reclamos()
+    cliente = MongoClient(mongo_url, tz_aware=True, event_listeners=[reclamos])
+    try:
+        vigilada = cliente[db.name]
+        carteros = [Cartero(vigilada, dependencias.Correo(ajustes), max_intentos=3) for _ in "ab"]
+        enviadas = [0, 0]
+
+        def correr(i: int) -> None:
+            while n := carteros[i].una_vuelta():
+                enviadas[i] += n
+
+        hilos = [threading.Thread(target=correr, args=(i,)) for i in (0, 1)]
+        for h in hilos:
+            h.start()
+        for h in hilos:
+            h.join(timeout=60)
+    finally:
+        cliente.close()
+
+    assert sum(enviadas) == 40
+    assert len(list(carpeta.glob("*.eml"))) == 40  # none twice
+    assert {(e["estado"], e["intentos"]) for e in db.entregas.find()} == {("enviada", 1)}
+    # 40 mails, at most 20 per look: a few claims, not 40.
+    assert reclamos.escrituras <= 8, reclamos.escrituras
+
+
+def test_un_lote_lento_suelta_lo_que_no_alcanzo_a_enviar(db, buzon, monkeypatch):
+    """A claim is not used past half its length: with slow sends the rest goes back, due at
+    once, for this or another worker (never sent on a claim that may have lapsed)."""
+    puerto, carpeta = buzon
+    ajustes = AjustesNotificaciones(token_interno="x" * 32, smtp_puerto=puerto)
+    claves = _entregas(db, 5)
+    monkeypatch.setattr(cartero_mod, "_MEDIO_RECLAMO", 0.2)
+
+    class _Lento(dependencias.Correo):
+        def enviar(self, *args) -> str:
+            time.sleep(0.3)
+            return super().enviar(*args)
+
+    assert Cartero(db, _Lento(ajustes), max_intentos=3).una_vuelta() == 1
+
+    estados = {e["_id"]: e for e in db.entregas.find()}
+    assert sorted(e["estado"] for e in estados.values()) == ["enviada"] + ["pendiente"] * 4
+    for clave in claves:
+        if estados[clave]["estado"] == "pendiente":
+            assert estados[clave]["proximo_intento"] <= datetime.now(UTC)
+    assert len(list(carpeta.glob("*.eml"))) == 1
