@@ -346,8 +346,8 @@ class Consumidor:
         except BaseException as exc:  # the process is dying (a test simulates it this way)
             self._caida = exc
             return True
-        etiquetas = [metodo.delivery_tag for canal, metodo, _, _ in tomados]
         canal = tomados[0][0]
+        etiquetas = [metodo.delivery_tag for _, metodo, _, _ in tomados]
 
         def confirmar() -> None:
             for etiqueta in etiquetas:

@@ -23,7 +23,7 @@ from pymongo.errors import DuplicateKeyError
 
 from comun import almacen, outbox
 from comun.eventos import Datos, Evento
-from comun.logs import con_correlacion, id_seguro
+from comun.logs import con_correlacion, correlacion_actual, id_seguro
 from comun.metricas import Metricas
 
 log = logging.getLogger(__name__)
@@ -68,8 +68,7 @@ class Despachador:
             self.metricas.evento_procesado(evento.tipo, resultado, time.perf_counter() - inicio)
 
     def aplicar(self, evento: Evento, datos: Datos) -> bool:
-        manejador = self.manejadores.get(evento.tipo)
-        if manejador is None:
+        if evento.tipo not in self.manejadores:
             return False
 
         # No read first: the id's insert is the check (a repeat is rare; a read per event is not).
@@ -81,8 +80,7 @@ class Despachador:
                 )
             except DuplicateKeyError as exc:  # another worker applied it meanwhile
                 raise _YaProcesado from exc
-            emitidos = manejador(evento, datos, sesion) or ()
-            outbox.encolar(self.db, [_causado_por(evento, e) for e in emitidos], sesion)
+            self._manejar([(evento, datos)], sesion)
 
         try:
             almacen.en_transaccion(self.db, trabajo)
@@ -108,12 +106,7 @@ class Despachador:
                 [{"_id": e.id, "tipo": e.tipo, "en": ahora} for e, _ in propios],
                 session=sesion,
             )
-            emitidos: list[Evento] = []
-            for evento, datos in propios:
-                with con_correlacion(_correlacion(evento)):
-                    hechos = self.manejadores[evento.tipo](evento, datos, sesion) or ()
-                emitidos.extend(_causado_por(evento, e) for e in hechos)
-            outbox.encolar(self.db, emitidos, sesion)
+            self._manejar(propios, sesion)
 
         almacen.en_transaccion(self.db, trabajo)
         parte = (time.perf_counter() - inicio) / max(1, len(lote))
@@ -126,10 +119,21 @@ class Despachador:
                 with con_correlacion(_correlacion(evento)):
                     _registrar_aplicado(evento)
 
+    def _manejar(self, pares: Sequence[tuple[Evento, Datos]], sesion: ClientSession) -> None:
+        """Each event's handler, in order, then the events they imply into the outbox, all in
+        `sesion`'s transaction."""
+        emitidos: list[Evento] = []
+        for evento, datos in pares:
+            with con_correlacion(_correlacion(evento)):
+                hechos = self.manejadores[evento.tipo](evento, datos, sesion) or ()
+            emitidos.extend(_causado_por(evento, e) for e in hechos)
+        outbox.encolar(self.db, emitidos, sesion)
+
 
 def _correlacion(evento: Evento) -> str | None:
-    """The chain an event belongs to, as its log lines carry it (its own id if it starts one)."""
-    return id_seguro(evento.correlacion) or id_seguro(evento.id)
+    """The chain an event's log lines carry, as the consumer sets it for one message: the
+    event's own, else the message's, else its id (a batch has no message of its own)."""
+    return id_seguro(evento.correlacion) or correlacion_actual() or id_seguro(evento.id)
 
 
 def _registrar_aplicado(evento: Evento) -> None:

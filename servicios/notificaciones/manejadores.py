@@ -159,7 +159,8 @@ def _manejadores_correo(db: Database, url_portal: str) -> dict[str, Manejador]:
             _a_responsable(evento, "derivado", r["email"], mensaje, s)
 
     def reasignado(evento: Evento, datos: ReclamoReasignado, s: ClientSession) -> None:
-        if not _asignar(evento, datos.entidad_id, datos.unidad_id, datos.unidad_nombre, s):
+        copia = _copia(evento.codigo, s)
+        if not _asignar(evento, datos.entidad_id, datos.unidad_id, datos.unidad_nombre, s, copia):
             return
         ent, unidad = _unidad(datos.entidad_id, datos.unidad_id, evento.ocurrido_en, s)
         anterior = ent["unidades"].get(datos.unidad_anterior_id, {})
@@ -296,7 +297,7 @@ def _manejadores_correo(db: Database, url_portal: str) -> dict[str, Manejador]:
 
     def recalculado(evento: Evento, datos: PlazoRecalculado, s: ClientSession) -> None:
         reclamo = _reclamo(evento.codigo, s)
-        if not _plazo_vigente(evento, datos.vence_en, s):
+        if not _plazo_vigente(evento, datos.vence_en, reclamo, s):
             return  # a newer deadline is known: this date is no longer true
         if email := reclamo["contacto"]["email"]:
             mensaje = plantillas.nuevo_plazo(
@@ -319,9 +320,9 @@ def _manejadores_correo(db: Database, url_portal: str) -> dict[str, Manejador]:
     def _copia(codigo: str, s: ClientSession) -> dict:
         return db.reclamos.find_one({"_id": codigo}, session=s) or {}
 
-    def _plazo_vigente(evento: Evento, vence_en: datetime, s: ClientSession) -> bool:
+    def _plazo_vigente(evento: Evento, vence_en: datetime, copia: dict, s: ClientSession) -> bool:
         """Keeps the latest deadline by ocurrido_en; False if this one is older than it."""
-        if not _es_el_ultimo_plazo(_copia(evento.codigo, s), evento):
+        if not _es_el_ultimo_plazo(copia, evento):
             return False
         _guardar(evento.codigo, s, vence_en=vence_en, plazo_en=evento.ocurrido_en)
         return True
@@ -332,12 +333,12 @@ def _manejadores_correo(db: Database, url_portal: str) -> dict[str, Manejador]:
         unidad_id: str,
         nombre: str,
         s: ClientSession,
-        copia: dict | None = None,
+        copia: dict,
     ) -> bool:
         """Records the unit the reclamo is at, unless a later assignment is known (events come
-        in any order). True if this event is now the current assignment. `copia`: the copy
-        already read in this transaction, if any."""
-        actual = (copia if copia is not None else _copia(evento.codigo, s)).get("unidad")
+        in any order). True if this event is now the current assignment. `copia`: the copy as
+        read in this transaction."""
+        actual = copia.get("unidad")
         vigente = actual is None or actual["en"] <= evento.ocurrido_en
         cambios: dict = {"$addToSet": {"entidades": entidad_id}}
         if vigente:
