@@ -112,6 +112,10 @@ def declarar(
     canal.queue_bind(topo.cola_parking(servicio), topo.intercambio_muertos, routing_key=servicio)
 
 
+# How often a quiet connection is looked at: well within the 30 s heartbeat.
+ATENDER_CADA_S = 5.0
+
+
 def _conectar(url: str) -> pika.BlockingConnection:
     parametros = pika.URLParameters(url)
     if parametros.heartbeat is None:  # the URL may set its own (`?heartbeat=10`)
@@ -172,19 +176,28 @@ class Publicador:
         is let go here."""
         limite = time.monotonic() + segundos
         despertador = despertador or Despertador()  # untouched by anyone: a plain wait
+        atendida = time.monotonic()
         while not parar.is_set():
             restante = limite - time.monotonic()
             if restante <= 0:
                 return
             if despertador.esperar(min(restante, 0.5)):
                 return
-            if self._conexion is None or not self._conexion.is_open:
-                continue
-            try:
-                self._conexion.process_data_events(time_limit=0)  # what arrived meanwhile
-            except AMQPError:
-                log.info("publicador: el broker cerró la conexión inactiva; se abrirá otra")
-                self.cerrar()
+            # Heartbeats every 30 s: looking every few seconds keeps the connection, and a quiet
+            # worker does not wake twice a second for it (issue 10: idle CPU).
+            if time.monotonic() - atendida >= ATENDER_CADA_S:
+                self.atender()
+                atendida = time.monotonic()
+
+    def atender(self) -> None:
+        """Lets an open connection read what arrived (heartbeats, a close from the broker)."""
+        if self._conexion is None or not self._conexion.is_open:
+            return
+        try:
+            self._conexion.process_data_events(time_limit=0)
+        except AMQPError:
+            log.info("publicador: el broker cerró la conexión inactiva; se abrirá otra")
+            self.cerrar()
 
     def cerrar(self) -> None:
         if self._conexion is not None and self._conexion.is_open:
@@ -287,7 +300,9 @@ class Consumidor:
             canal.basic_qos(prefetch_count=self.prefetch)
             canal.basic_consume(self.topo.cola(self.servicio), al_recibir)
             while not parar.is_set():
-                conexion.process_data_events(time_limit=0.5)
+                # Deliveries and acks are handled as they come; the limit is only how often the
+                # loop looks at a stop or a pause (issue 10: a quiet worker seldom wakes).
+                conexion.process_data_events(time_limit=ATENDER_CADA_S / 2)
                 if self._caida is not None:
                     caida, self._caida = self._caida, None
                     raise caida

@@ -29,6 +29,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from pymongo.database import Database
 from comun.almacen import AlmacenOcupado, al_confirmar, asegurar_colecciones, en_transaccion
 from comun.despertador import Despertador
 from comun.tiempo import LIMA
+from comun.vigia import Vigia
 
 log = logging.getLogger(__name__)
 COLECCION = "cifras"
@@ -146,23 +148,51 @@ def _incremento(entidad: str, unidad: str, mes: str, inc: dict) -> UpdateOne:
 
 
 class Plegador:
-    """The worker's loop that keeps the buckets folded: woken by `mover` in this process, and
-    every `pausa` seconds for changes written by the service's web."""
+    """The worker's loop that keeps the buckets folded: woken by `mover` in this process; the
+    changes the service's web writes are found every `pausa` seconds while busy and, once quiet
+    for `reposo_tras`, through the store's change stream (comun.vigia), with a look of its own
+    every `pausa_en_reposo`. A report is exact whatever the lag; the fold keeps reads short."""
 
-    def __init__(self, db: Database, pausa: float = 2.0, ventana: float = 0.2) -> None:
+    def __init__(
+        self,
+        db: Database,
+        pausa: float = 2.0,
+        ventana: float = 0.2,
+        reposo_tras: float = 10.0,
+        pausa_en_reposo: float = 60.0,
+    ) -> None:
         self.db = db
         self.pausa = pausa
         self.ventana = ventana  # gathers what arrives meanwhile into one transaction
+        self.reposo_tras = reposo_tras
+        self.pausa_en_reposo = pausa_en_reposo
+        self.vigia = Vigia(db, PENDIENTES)
+        self._ultimo = 0.0
 
     def correr(self, parar: threading.Event) -> None:
         while not parar.is_set():
-            try:
-                while plegar(self.db) == LOTE and not parar.is_set():
-                    pass
-            except AlmacenOcupado:
-                log.info("cifras: otro plegador trabaja; se reintenta")
-            if hay_pendientes.dormir(parar, self.pausa):
-                parar.wait(self.ventana)
+            if self._plegar_todo(parar) > 0 or time.monotonic() - self._ultimo < self.reposo_tras:
+                if hay_pendientes.dormir(parar, self.pausa):
+                    parar.wait(self.ventana)
+                continue
+            self.vigia.vigilar(
+                parar, lambda: self._plegar_todo(parar), self.pausa_en_reposo, self.pausa
+            )
+            parar.wait(self.ventana)
+
+    def _plegar_todo(self, parar: threading.Event) -> int:
+        plegados = 0
+        try:
+            while not parar.is_set():
+                n = plegar(self.db)
+                plegados += n
+                if n < LOTE:
+                    break
+        except AlmacenOcupado:
+            log.info("cifras: otro plegador trabaja; se reintenta")
+        if plegados:
+            self._ultimo = time.monotonic()
+        return plegados
 
 
 def siguiente(mes: str) -> str:

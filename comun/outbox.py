@@ -30,6 +30,7 @@ from comun.despertador import Despertador
 from comun.eventos import Evento
 from comun.logs import con_correlacion, id_seguro
 from comun.metricas import Metricas, Muestra, medir_al_leer
+from comun.vigia import Vigia
 
 log = logging.getLogger(__name__)
 COLECCION = "outbox"
@@ -97,10 +98,12 @@ class Relay:
         publicador,
         metricas: Metricas,
         lote: int = 200,
-        # How often it looks on its own: often while events flow (a service's web writes them
-        # from another process, without waking this one), seldom once quiet.
+        # How often it looks on its own while events flow (a service's web writes them from
+        # another process, without waking this one). Once quiet for `reposo_tras` it waits on
+        # the store's change stream (comun.vigia) and looks on its own only every
+        # `pausa_en_reposo`.
         pausa: float = 0.1,
-        pausa_en_reposo: float = 1.0,
+        pausa_en_reposo: float = 30.0,
         reposo_tras: float = 10.0,
         # Short: after a kill -9 the next worker waits at most this long to publish.
         turno: float = 5.0,
@@ -112,6 +115,7 @@ class Relay:
         self.pausa = pausa
         self.pausa_en_reposo = pausa_en_reposo
         self.reposo_tras = reposo_tras
+        self.vigia = Vigia(db, COLECCION)
         self._ultimo_envio = 0.0
         self.turno = turno
         self.yo = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -185,17 +189,31 @@ class Relay:
                 if not self.tengo_el_turno():
                     self.publicador.esperar(self.turno / 3, parar)
                     continue
-                if self.una_vuelta() > 0:
-                    self._ultimo_envio = time.monotonic()
+                if self._vuelta() > 0:
                     continue
-                quieto = time.monotonic() - self._ultimo_envio > self.reposo_tras
-                pausa = self.pausa_en_reposo if quieto else self.pausa
-                self.publicador.esperar(pausa, parar, hay_eventos)
+                if time.monotonic() - self._ultimo_envio > self.reposo_tras:
+                    # Without renewing the turn: a long wait lets it lapse, and the next look
+                    # takes it again (or leaves it to another worker that took it meanwhile).
+                    self.vigia.vigilar(
+                        parar,
+                        self._vuelta,
+                        self.pausa_en_reposo,
+                        sin_flujo_s=1.0,
+                        atender=self.publicador.atender,
+                    )
+                else:
+                    self.publicador.esperar(self.pausa, parar, hay_eventos)
             except Exception:
                 log.exception("relay: fallo al publicar, se reintenta")
                 self.publicador.cerrar()
                 parar.wait(1.0)
         self.soltar_turno()
+
+    def _vuelta(self) -> int:
+        enviados = self.una_vuelta()
+        if enviados > 0:
+            self._ultimo_envio = time.monotonic()
+        return enviados
 
     def soltar_turno(self) -> None:
         """On a clean stop the turn passes at once to another worker (a restarted one too)."""

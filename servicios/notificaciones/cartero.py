@@ -47,12 +47,14 @@ class Repartidor:
 
     coleccion = "entregas"
     orden: list[tuple[str, int]] = [("proximo_intento", 1)]  # noqa: RUF012 - read only
-    # Touched when a handler of this process commits a new delivery: sent at once. Without a
-    # touch the loop looks every `pausa` seconds (retries that fell due, other processes).
+    # Touched when a handler of this process commits a new delivery: sent at once (deliveries
+    # are written only by the worker's handlers). Otherwise the loop sleeps until the next one
+    # falls due — a retry, or a claim of a worker that died — and looks on its own at least
+    # every `pausa` seconds.
     despertador = hay_entregas
     canal = "correo"  # the metrics' label (comun.metricas.CANALES)
 
-    def __init__(self, db: Database, pausa: float = 1.0) -> None:
+    def __init__(self, db: Database, pausa: float = 30.0) -> None:
         self.db = db
         self.pausa = pausa
         self.medidas = Entregas(self.canal)
@@ -60,7 +62,20 @@ class Repartidor:
     def correr(self, parar: threading.Event) -> None:
         while not parar.is_set():
             if self.una_vuelta(parar) == 0:
-                self.despertador.dormir(parar, self.pausa)
+                self.despertador.dormir(parar, self.hasta_la_proxima())
+
+    def hasta_la_proxima(self) -> float:
+        """Seconds until the first pending delivery falls due, at most `pausa`."""
+        proxima = self.db[self.coleccion].find_one(
+            {"estado": "pendiente"}, {"proximo_intento": 1}, sort=self.orden
+        )
+        if proxima is None:
+            return self.pausa
+        cuando = proxima["proximo_intento"]
+        if cuando.tzinfo is None:
+            cuando = cuando.replace(tzinfo=UTC)
+        # Not less than a tenth of a second: a clock step must not make the loop spin.
+        return min(self.pausa, max(0.1, (cuando - datetime.now(UTC)).total_seconds()))
 
     def una_vuelta(self, parar: threading.Event | None = None) -> int:
         pendientes = list(
@@ -98,7 +113,7 @@ class Repartidor:
 
 
 class Cartero(Repartidor):
-    def __init__(self, db: Database, correo: Correo, max_intentos: int, pausa: float = 1.0):
+    def __init__(self, db: Database, correo: Correo, max_intentos: int, pausa: float = 30.0):
         super().__init__(db, pausa)
         self.correo = correo
         self.max_intentos = max_intentos

@@ -275,7 +275,7 @@ class Mensajero(Repartidor):
         espera_max_s: float,
         timeout_s: float = 10.0,
         permitir_privadas: bool = False,
-        pausa: float = 1.0,
+        pausa: float = 30.0,
     ) -> None:
         super().__init__(db, pausa)
         self.espera_inicial_s = espera_inicial_s
