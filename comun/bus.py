@@ -112,14 +112,15 @@ def declarar(
     canal.queue_bind(topo.cola_parking(servicio), topo.intercambio_muertos, routing_key=servicio)
 
 
-# How often a quiet connection is looked at: well within the 30 s heartbeat.
+LATIDO_S = 30  # the heartbeat asked for, unless the URL sets its own (`?heartbeat=10`)
+# How often a quiet connection is looked at: well within the heartbeat.
 ATENDER_CADA_S = 5.0
 
 
 def _conectar(url: str) -> pika.BlockingConnection:
     parametros = pika.URLParameters(url)
-    if parametros.heartbeat is None:  # the URL may set its own (`?heartbeat=10`)
-        parametros.heartbeat = 30
+    if parametros.heartbeat is None:
+        parametros.heartbeat = LATIDO_S
     parametros.blocked_connection_timeout = 30
     return pika.BlockingConnection(parametros)
 
@@ -130,6 +131,11 @@ class Publicador:
     def __init__(self, url: str, topo: Topologia) -> None:
         self.url = url
         self.topo = topo
+        # A quiet connection is looked at every few seconds, and twice per heartbeat when the
+        # URL asks for a shorter one: the broker sees a frame before it gives up on it.
+        latido = pika.URLParameters(url).heartbeat or LATIDO_S
+        self.atender_cada_s = min(ATENDER_CADA_S, latido / 2)
+        self._atendida = time.monotonic()
         self._conexion: pika.BlockingConnection | None = None
         self._canal: BlockingChannel | None = None
 
@@ -176,7 +182,6 @@ class Publicador:
         is let go here."""
         limite = time.monotonic() + segundos
         despertador = despertador or Despertador()  # untouched by anyone: a plain wait
-        atendida = time.monotonic()
         while not parar.is_set():
             restante = limite - time.monotonic()
             if restante <= 0:
@@ -185,12 +190,12 @@ class Publicador:
                 return
             # Heartbeats every 30 s: looking every few seconds keeps the connection, and a quiet
             # worker does not wake twice a second for it (issue 10: idle CPU).
-            if time.monotonic() - atendida >= ATENDER_CADA_S:
+            if time.monotonic() - self._atendida >= self.atender_cada_s:
                 self.atender()
-                atendida = time.monotonic()
 
     def atender(self) -> None:
         """Lets an open connection read what arrived (heartbeats, a close from the broker)."""
+        self._atendida = time.monotonic()
         if self._conexion is None or not self._conexion.is_open:
             return
         try:

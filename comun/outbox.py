@@ -115,7 +115,10 @@ class Relay:
         self.pausa = pausa
         self.pausa_en_reposo = pausa_en_reposo
         self.reposo_tras = reposo_tras
-        self.vigia = Vigia(db, COLECCION)
+        # Its waits are also how often the quiet publisher's connection is looked at.
+        self.vigia = Vigia(
+            db, COLECCION, espera_s=min(5.0, getattr(publicador, "atender_cada_s", 5.0))
+        )
         self._ultimo_envio = 0.0
         self.turno = turno
         self.yo = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
