@@ -271,7 +271,14 @@ def test_subsanar_y_encuesta(web: httpx.Client, api: httpx.Client, plataforma: P
     assert descarga.status_code == 200 and descarga.content == PDF
     assert "attachment" in descarga.headers["content-disposition"]
 
-    # The entity answers; the survey's page answers the survey once.
+    # The entity answers once its bandeja shows the subsanación (an event away from registro:
+    # before it arrives, answering an observed reclamo is a 409, as it should be).
+    esperar(
+        lambda: api.get(f"/bandeja/{codigo}", headers=munilima).json().get("estado") == "subsanado",
+        "la entidad ve la subsanación",
+        30,
+    )
+    # The survey's page answers the survey once.
     assert responder(api, codigo, munilima).status_code == 200
     visto = esperar_seguimiento(api, reclamo, lambda s: s["encuesta"], "el enlace de la encuesta")
     token = visto["encuesta"].rstrip("/").rsplit("/", 1)[1]
