@@ -35,6 +35,8 @@ from comun.logs import con_correlacion, correlacion_actual, id_seguro
 from comun.metricas import Metricas
 
 log = logging.getLogger(__name__)
+# The reclamo a message is about, set by the Publicador (Turnos).
+CABECERA_CODIGO = "codigo"
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,9 @@ class Publicador:
                 message_id=evento.id,
                 type=evento.tipo,
                 correlation_id=evento.correlacion,
+                # The consumer handles one event of a reclamo at a time (Turnos). A código is
+                # not personal data (DESIGN.md §4).
+                headers={CABECERA_CODIGO: evento.codigo} if evento.codigo else None,
             ),
             mandatory=True,
         )
@@ -227,8 +232,11 @@ class Consumidor:
 
     `procesar` must commit the effect before returning: only then is the message acked.
     - Up to `hilos` messages are handled at once (handlers are idempotent and order-tolerant), so
-      one slow message does not hold the rest; every channel operation stays on the connection's
-      own thread (pika is not thread-safe), handed over with `add_callback_threadsafe`.
+      one slow message does not hold the rest; but only one of each reclamo (`Turnos`): its
+      next waits until it is done. Two transactions writing one reclamo conflict, and the store
+      redoes the whole batch of one (issue 10 measured up to three times the store's work).
+      Every channel operation stays on the connection's own thread (pika is not thread-safe),
+      handed over with `add_callback_threadsafe`.
     - A message that is not a valid event is parked at once, with the reason.
     - A handler that fails is retried after a delay (the retry queue), counting attempts in the
       header `x-intentos`; after `limite_intentos` it is parked with the reason. Never acked as
@@ -290,12 +298,19 @@ class Consumidor:
             with contextlib.suppress(AMQPError):  # closed meanwhile: the message comes again
                 conexion.add_callback_threadsafe(accion)
 
-        # Received, not yet taken by a thread: a thread takes all it can (up to `lote`).
-        recibidos: deque[tuple] = deque()
+        # Received, not yet taken by a thread: a thread takes all it can (up to `lote`) of those
+        # whose reclamo no other thread has in hand.
+        turnos = Turnos()
+
+        def atender() -> None:
+            for _ in range(self._atender_recibidos(turnos, en_la_conexion)):
+                trabajadores.submit(atender)  # the next of each reclamo just finished
 
         def al_recibir(canal: BlockingChannel, metodo, propiedades, cuerpo: bytes) -> None:
-            recibidos.append((canal, metodo, propiedades, cuerpo))
-            trabajadores.submit(self._atender_recibidos, recibidos, en_la_conexion)
+            if turnos.llega(
+                clave_de_turno(metodo, propiedades), (canal, metodo, propiedades, cuerpo)
+            ):
+                trabajadores.submit(atender)
 
         terminado = False
         try:
@@ -326,16 +341,24 @@ class Consumidor:
                     conexion.close()
 
     def _atender_recibidos(
-        self, recibidos: deque[tuple], en_la_conexion: Callable[[Callable[[], None]], None]
-    ) -> None:
-        """Runs in a worker thread: takes what is waiting (one submit per message, so a later
-        thread may find nothing left) and handles it alone or as a batch."""
-        tomados = []
-        with contextlib.suppress(IndexError):
-            while len(tomados) < self.lote:
-                tomados.append(recibidos.popleft())
-        if tomados:
+        self, turnos: Turnos, en_la_conexion: Callable[[Callable[[], None]], None]
+    ) -> int:
+        """Runs in a worker thread: takes what is ready (one submit per ready message, so a
+        later thread may find nothing left) and handles it alone or as a batch. Returns how
+        many messages became ready as it finished (the next of each of its reclamos)."""
+        claves, tomados = turnos.tomar(self.lote)
+        if not tomados:
+            return 0
+        try:
             self.metricas.lote_tomado(len(tomados))
+            self._atender_tomados(tomados, en_la_conexion)
+        finally:
+            listos = turnos.terminar(claves)
+        return listos
+
+    def _atender_tomados(
+        self, tomados: list[tuple], en_la_conexion: Callable[[Callable[[], None]], None]
+    ) -> None:
         if len(tomados) > 1 and self._aplicar_lote(tomados, en_la_conexion):
             return
         for canal, metodo, propiedades, cuerpo in tomados:
@@ -535,6 +558,62 @@ class Consumidor:
                 self.topo.cola_parking(self.servicio),
                 extra={"motivo": motivo[:300], "message_id": _texto(propiedades, "message_id")},
             )
+
+
+class Turnos:
+    """The messages received and not yet taken, with at most one per reclamo in hand: the next
+    of a reclamo waits, in the order it came, until the one before it is done (applied and its
+    ack or move decided). Messages of different reclamos are taken in the order they came."""
+
+    def __init__(self) -> None:
+        self._cerrojo = threading.Lock()
+        self._listos: deque[tuple[str, tuple]] = deque()
+        # A reclamo in hand or ready → its messages waiting behind it.
+        self._detras: dict[str, deque[tuple]] = {}
+
+    def llega(self, clave: str, mensaje: tuple) -> bool:
+        """True if `mensaje` is ready to be taken; False if it waits behind its reclamo's."""
+        with self._cerrojo:
+            if clave in self._detras:
+                self._detras[clave].append(mensaje)
+                return False
+            self._detras[clave] = deque()
+            self._listos.append((clave, mensaje))
+            return True
+
+    def tomar(self, cuantos: int) -> tuple[list[str], list[tuple]]:
+        """Up to `cuantos` ready messages (of different reclamos), with their keys."""
+        claves, mensajes = [], []
+        with self._cerrojo:
+            while self._listos and len(mensajes) < cuantos:
+                clave, mensaje = self._listos.popleft()
+                claves.append(clave)
+                mensajes.append(mensaje)
+        return claves, mensajes
+
+    def terminar(self, claves: list[str]) -> int:
+        """The messages of `claves` are done: the next of each becomes ready. Returns how many."""
+        listos = 0
+        with self._cerrojo:
+            for clave in claves:
+                detras = self._detras.get(clave)
+                if detras:
+                    self._listos.append((clave, detras.popleft()))
+                    listos += 1
+                else:
+                    self._detras.pop(clave, None)
+        return listos
+
+
+def clave_de_turno(metodo, propiedades) -> str:
+    """The reclamo a message is about, as the publisher named it; a message without one (a
+    foreign or older publisher) is its own key: it never waits for another."""
+    codigo = _cabeceras(propiedades).get(CABECERA_CODIGO)
+    if isinstance(codigo, bytes):
+        codigo = codigo.decode("utf-8", "replace")
+    if isinstance(codigo, str) and codigo:
+        return f"codigo:{codigo}"
+    return f"entrega:{metodo.delivery_tag}"
 
 
 def _en_este_contexto(accion: Callable[[], None]) -> Callable[[], None]:

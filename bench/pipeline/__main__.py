@@ -36,7 +36,7 @@ from pymongo import MongoClient
 
 from bench.pipeline import cotas
 from bench.pipeline.historia import catalogo, historia
-from bench.pipeline.medidor import Foto, Medidor, clase, diferencia
+from bench.pipeline.medidor import Foto, Medidor, clase, diferencia, por_coleccion_y_reclamo
 from bench.pipeline.replay import Buzon, Reclamo, Reloj, Replay
 from comun.almacen import conectar
 from comun.bus import Topologia
@@ -203,11 +203,13 @@ def fase_ingreso(p, medidor, claves, reloj, planes, clientes) -> dict:
     buzon = Buzon(p.correo, {})
     replay = Replay(p.url, planes, claves, reloj, buzon, clientes=clientes, observar_cada=10)
     viajes, eventos, antes = medidor.viajes(), _outbox(p, {}), medidor.foto()
+    colecciones = medidor.por_coleccion()
     duracion = replay.correr(False, None, plazo=max(600.0, 1.0 * len(planes)))
     # Sustained means everything the filings caused is done, not only the acuses.
     duracion += drenar(p)
     despues, viajes_despues = medidor.foto(), medidor.viajes()
     n = replay.presentados
+    por_coleccion = por_coleccion_y_reclamo(colecciones, medidor.por_coleccion(), max(1, n))
     por_programa = _por_reclamo(antes, despues, max(1, n))
     por_almacen = {s: round((viajes_despues[s] - viajes[s] - 1) / max(1, n), 1) for s in viajes}
     return {
@@ -223,6 +225,7 @@ def fase_ingreso(p, medidor, claves, reloj, planes, clientes) -> dict:
         "cpu_ms_por_clase": _por_clase(por_programa),
         "viajes_al_almacen_por_reclamo": por_almacen,
         "eventos_por_reclamo": round((_outbox(p, {}) - eventos) / max(1, n), 1),
+        "almacen_por_coleccion": por_coleccion,
         "consultas_de_seguimiento_por_reclamo": round(replay.consultas / max(1, n), 1),
         "errores": replay.errores[:20],
     }
@@ -313,6 +316,12 @@ def imprimir(r: dict) -> None:
     print(f"  por clase: {ing['cpu_ms_por_clase']}")
     print(f"  viajes al almacén por reclamo: {ing['viajes_al_almacen_por_reclamo']}")
     print(f"  eventos por reclamo: {ing['eventos_por_reclamo']}")
+    print("  pedidos y ms de almacén por reclamo, por colección (los 15 más costosos):")
+    for fila in ing["almacen_por_coleccion"][:15]:
+        print(
+            f"    {fila['coleccion']:34} {fila['tipo']:9} {fila['pedidos']:6.2f} pedidos "
+            f"{fila['ms']:7.2f} ms"
+        )
     print(
         "  consultas de seguimiento por reclamo (un reclamo de cada 10, hasta verlo derivado; "
         f"su costo está en las cifras): {ing['consultas_de_seguimiento_por_reclamo']}"

@@ -82,6 +82,52 @@ class Medidor:
             resultado[nombre] = int(estado.get("network", {}).get("numRequests", 0))
         return resultado
 
+    def por_coleccion(self) -> dict[str, dict[str, tuple[int, int]]]:
+        """What each store has served so far per collection and kind of request (the store's
+        `top`: `almacen/coleccion` → kind → (requests, microseconds)); where the round-trips
+        of `viajes` go. Requests without a collection (a transaction's commit, a handshake)
+        are only in `viajes`."""
+        resultado: dict[str, dict[str, tuple[int, int]]] = {}
+        for i, nombre in enumerate(("gateway", *SERVICIOS)):
+            with MongoClient(self.plataforma._mongo(i, nombre), serverSelectionTimeoutMS=5000) as c:
+                totales = c.admin.command("top").get("totals", {})
+            for espacio, secciones in totales.items():
+                if not isinstance(secciones, dict) or espacio.startswith(("admin.", "local.")):
+                    continue
+                coleccion = espacio.split(".", 1)[-1]
+                resultado[f"{nombre}/{coleccion}"] = {
+                    seccion: (int(v.get("count", 0)), int(v.get("time", 0)))
+                    for seccion, v in secciones.items()
+                    if seccion in KINDS and isinstance(v, dict) and v.get("count")
+                }
+        return resultado
+
+
+# The kinds of request `top` separates (its other sections add these up by lock).
+KINDS = ("queries", "getmore", "insert", "update", "remove", "commands")
+
+
+def por_coleccion_y_reclamo(
+    antes: dict[str, dict[str, tuple[int, int]]],
+    despues: dict[str, dict[str, tuple[int, int]]],
+    n: int,
+) -> list[dict]:
+    """Requests and store milliseconds per reclamo, per collection and kind, costliest first."""
+    filas = []
+    for espacio, secciones in despues.items():
+        for seccion, (cuenta, tiempo) in secciones.items():
+            cuenta0, tiempo0 = antes.get(espacio, {}).get(seccion, (0, 0))
+            if cuenta > cuenta0:
+                filas.append(
+                    {
+                        "coleccion": espacio,
+                        "tipo": seccion,
+                        "pedidos": round((cuenta - cuenta0) / n, 2),
+                        "ms": round((tiempo - tiempo0) / 1000 / n, 2),
+                    }
+                )
+    return sorted(filas, key=lambda f: -f["ms"])
+
 
 def diferencia(antes: Foto, despues: Foto) -> dict[str, float]:
     return {n: despues.cpu.get(n, 0.0) - antes.cpu.get(n, 0.0) for n in despues.cpu}

@@ -5,6 +5,7 @@ changes nothing for the others. Real broker, real store."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from prometheus_client import REGISTRY
@@ -13,7 +14,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError, OperationFailure
 
 from comun import almacen
-from comun.bus import Consumidor, Topologia, declarar
+from comun.bus import Consumidor, Publicador, Topologia, declarar
 from comun.consumo import Despachador
 from comun.metricas import Metricas
 from servicios.plazos.manejadores import manejadores as manejadores_de_plazos
@@ -264,3 +265,52 @@ class _Lecturas(monitoring.CommandListener):
 
     def failed(self, event) -> None:
         pass
+
+
+def test_los_eventos_de_un_reclamo_se_atienden_de_a_uno_y_en_orden(
+    amqp_url, canal, topo, servicio, db: Database
+):
+    """A reclamo's events never run in two threads at once (issue 10: two transactions writing
+    one reclamo conflict, and the store redoes a whole batch), and keep the order they were
+    published in; different reclamos still run side by side."""
+    declarar(canal, topo, servicio, ["reclamo.cerrado"])
+    codigos = [f"PDR-2026-{i:06d}" for i in range(1, 9)]
+    en_curso: dict[str, int] = dict.fromkeys(codigos, 0)
+    vistos: dict[str, list[str]] = {c: [] for c in codigos}
+    solapes: list[str] = []
+    simultaneos = {"ahora": 0, "maximo": 0}
+    cerrojo = threading.Lock()
+
+    def procesar(evento, datos) -> None:
+        with cerrojo:
+            en_curso[evento.codigo] += 1
+            if en_curso[evento.codigo] > 1:
+                solapes.append(evento.codigo)
+            simultaneos["ahora"] += 1
+            simultaneos["maximo"] = max(simultaneos["maximo"], simultaneos["ahora"])
+        time.sleep(0.02)  # long enough for another thread to take the same reclamo's next one
+        with cerrojo:
+            en_curso[evento.codigo] -= 1
+            simultaneos["ahora"] -= 1
+            vistos[evento.codigo].append(evento.id)
+
+    # Published by the platform's own Publicador, as the relays do: a reclamo's events one after
+    # another (registrado, derivado, plazo.calculado come so), all waiting for the consumer.
+    publicados: dict[str, list[str]] = {c: [] for c in codigos}
+    salida = Publicador(amqp_url, topo)
+    try:
+        for codigo in codigos:
+            for _ in range(6):
+                evento = cerrado(codigo)
+                salida.publicar(evento)
+                publicados[codigo].append(evento.id)
+    finally:
+        salida.cerrar()
+
+    consumidor = Consumidor(amqp_url, topo, servicio, ["reclamo.cerrado"], procesar, hilos=4)
+    with corriendo(consumidor):
+        esperar(lambda: sum(map(len, vistos.values())) == 48, "los 48 eventos atendidos", plazo=60)
+
+    assert solapes == []
+    assert vistos == publicados
+    assert simultaneos["maximo"] > 1  # the lanes ran side by side
