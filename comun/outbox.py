@@ -192,7 +192,11 @@ class Relay:
                 if not self.tengo_el_turno():
                     self.publicador.esperar(self.turno / 3, parar)
                     continue
-                if self._vuelta() > 0:
+                # A full batch may have more behind it; a partial one emptied the outbox as it
+                # was read: what this process writes next wakes it (hay_eventos), what another
+                # writes is seen at the next look. No second read that finds nothing (issue 10:
+                # half the relay's reads were that one).
+                if self._vuelta() >= self.lote:
                     continue
                 if time.monotonic() - self._ultimo_envio > self.reposo_tras:
                     # Without renewing the turn: a long wait lets it lapse, and the next look

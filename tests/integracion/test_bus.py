@@ -14,6 +14,7 @@ from typing import TypeVar
 import pika
 import pytest
 from pika.exceptions import UnroutableError
+from pymongo import MongoClient, monitoring
 from pymongo.database import Database
 
 from comun import almacen, outbox
@@ -195,6 +196,54 @@ def test_relay_respeta_el_orden_de_escritura_en_el_mismo_instante(
         for _ in eventos
     ]
     assert recibidos == [e.id for e in eventos]
+
+
+def test_relay_no_vuelve_a_leer_el_outbox_tras_publicar_menos_de_un_lote(
+    mongo_url, canal, topo, servicio, publicador, metricas, db: Database
+):
+    """A pass that published less than a batch emptied the outbox as read: the relay waits for
+    a wake-up or its next look, not a second read that finds nothing (issue 10: half of the
+    relays' reads under load)."""
+    declarar(canal, topo, servicio, ["reclamo.cerrado"])
+    outbox.preparar(db)
+    lecturas: list[float] = []
+
+    class Lecturas(monitoring.CommandListener):
+        def started(self, event) -> None:
+            if event.command_name == "find" and event.command.get("find") == "outbox":
+                lecturas.append(time.monotonic())
+
+        def succeeded(self, event) -> None:
+            pass
+
+        def failed(self, event) -> None:
+            pass
+
+    cliente = MongoClient(mongo_url, tz_aware=True, event_listeners=[Lecturas()])
+    parar = threading.Event()
+    # A look on its own every 2 s while events flow: long enough to see a read that follows
+    # the publishing pass at once.
+    relay = Relay(cliente[db.name], publicador, metricas, pausa=2.0, reposo_tras=60.0)
+    relay._ultimo_envio = time.monotonic()  # events flowing: it waits for a wake-up or 2 s
+    hilo = threading.Thread(target=relay.correr, args=(parar,), daemon=True)
+    try:
+        hilo.start()
+        esperar(lambda: lecturas, "la primera lectura del relay")
+        time.sleep(0.2)
+        antes = len(lecturas)
+        eventos = [cerrado(f"PDR-{i}") for i in range(3)]
+        almacen.en_transaccion(db, lambda s: outbox.encolar(db, eventos, s))  # wakes it
+        esperar(lambda: outbox.pendientes(db) == 0, "los 3 eventos publicados")
+        time.sleep(1.0)  # its next look on its own is 2 s after the first
+        despues = len(lecturas)
+    finally:
+        parar.set()
+        hilo.join(timeout=10)
+        cliente.close()
+    assert despues - antes == 1  # the read that found and published the three
+    assert [tomar(canal, topo.cola(servicio))[1].message_id for _ in eventos] == [
+        e.id for e in eventos
+    ]
 
 
 def test_transaccion_fallida_no_guarda_ni_publica(
