@@ -91,17 +91,24 @@ _AL_CONFIRMAR = "_pdr_al_confirmar"
 _LEIDO = "_pdr_leido"
 
 
+def memoria(sesion: ClientSession | None) -> dict | None:
+    """A scratch dict for this attempt of `sesion`'s transaction (None without one): what a
+    transaction keeps in hand between its reads and writes. A retried transaction starts with
+    an empty one, as it reads afresh."""
+    return getattr(sesion, _LEIDO, None) if sesion is not None else None
+
+
 def leido_en_la_transaccion(sesion: ClientSession | None, clave: str, leer: Callable[[], T]) -> T:
     """`leer()`, asked of the store once per transaction of `sesion` (every time without one):
     for data a transaction reads but does not write, such as the list a batch of events looks
     up for each event. The transaction reads one snapshot, so the answer is the same each
     time; what the transaction writes itself must not be read through here."""
-    memoria = getattr(sesion, _LEIDO, None) if sesion is not None else None
-    if memoria is None:
+    leidos = memoria(sesion)
+    if leidos is None:
         return leer()
-    if clave not in memoria:
-        memoria[clave] = leer()
-    return memoria[clave]
+    if clave not in leidos:
+        leidos[clave] = leer()
+    return leidos[clave]
 
 
 def al_confirmar(sesion: ClientSession | None, accion: Callable[[], None]) -> None:

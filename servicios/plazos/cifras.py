@@ -3,8 +3,8 @@ distribution of business days taken (a histogram per day count: the median stays
 entity and unit that answered and the month (Lima) of the answer; interventions by the month they
 were registered in.
 
-Every handler of a reclamo's clock is wrapped (`con_cifras`): the clock read before and after, its
-contribution moved in the handler's transaction."""
+Every handler of a reclamo's clock is wrapped (`con_cifras`): the clock read before and after (the
+second time from hand: expedientes.tomar), its contribution moved in the handler's transaction."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from comun import cifras
 from comun.cifras import SIN_UNIDAD, Aporte, mes_de
 from comun.consumo import Manejador
 from comun.eventos import Datos, Evento
-from servicios.plazos import metricas
+from servicios.plazos import expedientes, metricas
 
 
 def unidad_de(doc: dict) -> str:
@@ -45,14 +45,19 @@ def intervencion(doc: dict, en: datetime) -> Aporte:
 
 def con_cifras(db: Database, manejador: Manejador) -> Manejador:
     def envuelto(evento: Evento, datos: Datos, s: ClientSession):
-        antes = db.plazos.find_one({"_id": evento.codigo}, session=s) if evento.codigo else None
-        emitidos = manejador(evento, datos, s)
-        if evento.codigo:
-            despues = db.plazos.find_one({"_id": evento.codigo}, session=s)
-            previo, nuevo = aporte(antes), aporte(despues)
-            cifras.mover(db, previo, nuevo, s)
-            if previo is None and nuevo is not None:  # answered now: counted after the commit
-                metricas.respondido(s, evento.codigo, bool(nuevo.valores["a_tiempo"]))
+        if not evento.codigo:
+            return manejador(evento, datos, s)
+        # The clock is read once, here; the handler works on it in hand (expedientes.tomar).
+        antes = expedientes.tomar(db, evento.codigo, s)
+        try:
+            emitidos = manejador(evento, datos, s)
+            despues = expedientes.leer(db, evento.codigo, s)
+        finally:
+            expedientes.soltar(evento.codigo, s)
+        previo, nuevo = aporte(antes), aporte(despues)
+        cifras.mover(db, previo, nuevo, s)
+        if previo is None and nuevo is not None:  # answered now: counted after the commit
+            metricas.respondido(s, evento.codigo, bool(nuevo.valores["a_tiempo"]))
         return emitidos
 
     return envuelto

@@ -26,7 +26,7 @@ from comun.eventos import (
 from servicios.plazos import dependencias
 from servicios.plazos.cifras import con_cifras
 from servicios.plazos.dominio import PoliticaPlazos, subsanar_hasta
-from servicios.plazos.expedientes import SERVICIO, al_milisegundo, sincronizar
+from servicios.plazos.expedientes import SERVICIO, al_milisegundo, escribir, leer, sincronizar
 
 __all__ = ["SERVICIO", "manejadores"]
 
@@ -34,12 +34,7 @@ __all__ = ["SERVICIO", "manejadores"]
 def manejadores(db: Database, politica: PoliticaPlazos) -> dict[str, Manejador]:
     def registrar(codigo: str, entidad_id: str, cambio: dict, s: ClientSession) -> None:
         # The first event of a reclamo to arrive creates its document, whichever it is.
-        db.plazos.update_one(
-            {"_id": codigo},
-            {**cambio, "$setOnInsert": {"entidad_id": entidad_id}},
-            upsert=True,
-            session=s,
-        )
+        escribir(db, codigo, s, {**cambio, "$setOnInsert": {"entidad_id": entidad_id}}, True)
 
     def al_registrarse(evento: Evento, datos: ReclamoRegistrado, s: ClientSession) -> list[Evento]:
         cambio = {
@@ -71,7 +66,7 @@ def manejadores(db: Database, politica: PoliticaPlazos) -> dict[str, Manejador]:
         eventos = sincronizar(
             db, evento.codigo, s, politica, razon="subsanacion", origen=evento, calendario=cal
         )
-        doc = db.plazos.find_one({"_id": evento.codigo}, session=s) or {}
+        doc = leer(db, evento.codigo, s) or {}
         if doc.get("estado") in ("detenido", "terminado"):
             return eventos  # the reclamo ended meanwhile: nothing to subsanar
         abierta = SubsanacionAbierta(
@@ -103,7 +98,7 @@ def manejadores(db: Database, politica: PoliticaPlazos) -> dict[str, Manejador]:
 
     def terminar(evento: Evento, entidad_id: str, tipo: str, s: ClientSession) -> list[Evento]:
         # The first ending wins; the clock stops and no warning is raised any more.
-        doc = db.plazos.find_one({"_id": evento.codigo}, {"terminado": 1}, session=s)
+        doc = leer(db, evento.codigo, s)
         if doc is None or "terminado" not in doc:
             terminado = {"tipo": tipo, "en": evento.ocurrido_en}
             registrar(evento.codigo, entidad_id, {"$set": {"terminado": terminado}}, s)
@@ -119,7 +114,7 @@ def manejadores(db: Database, politica: PoliticaPlazos) -> dict[str, Manejador]:
         # The unit that holds the reclamo now, for unit-scoped keys: the latest derivado or
         # reasignado by when it happened (at the store's millisecond), whatever the arrival order.
         en = al_milisegundo(evento.ocurrido_en)
-        doc = db.plazos.find_one({"_id": evento.codigo}, {"unidad": 1}, session=s)
+        doc = leer(db, evento.codigo, s)
         previa = (doc or {}).get("unidad")
         if previa is None or previa["en"] < en:
             unidad = {"entidad_id": entidad_id, "id": unidad_id, "en": en}
