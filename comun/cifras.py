@@ -39,7 +39,13 @@ from pymongo import UpdateOne
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
-from comun.almacen import AlmacenOcupado, al_confirmar, asegurar_colecciones, en_transaccion
+from comun.almacen import (
+    AlmacenOcupado,
+    al_confirmar,
+    asegurar_colecciones,
+    en_transaccion,
+    insertar_al_confirmar,
+)
 from comun.despertador import Despertador
 from comun.tiempo import LIMA
 from comun.vigia import Vigia
@@ -96,7 +102,7 @@ def mover(
             )
     filas = [[e, u, m, inc] for (e, u, m), inc in sorted(cambios.items()) if _sin_ceros(inc)]
     if filas:
-        db[PENDIENTES].insert_one({"c": filas}, session=sesion)
+        insertar_al_confirmar(db[PENDIENTES], {"c": filas}, sesion)
         al_confirmar(sesion, hay_pendientes.tocar)
 
 

@@ -8,7 +8,7 @@ from pymongo import ASCENDING
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
-from comun.almacen import asegurar_colecciones
+from comun.almacen import asegurar_colecciones, insertar_al_confirmar
 from servicios.registro import adjuntos
 from servicios.registro.dominio import TERMINALES
 
@@ -46,11 +46,12 @@ def entrada(
 ) -> None:
     """Adds a timeline entry. Entries are inserted, never edited or removed (DESIGN.md §2); the
     event id is the entry's id, so one event is one entry. `archivos`: the files it added, each
-    with its SHA-256."""
+    with its SHA-256. The entries of a transaction go in together when its work is done (one
+    request for a batch of events)."""
     doc = {"_id": evento_id, "codigo": codigo, "fecha": fecha, "estado": estado, "texto": texto}
     if archivos:
         doc["adjuntos"] = archivos
-    db.seguimiento.insert_one(doc, session=s)
+    insertar_al_confirmar(db.seguimiento, doc, s)
 
 
 def anotar(

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pymongo import MongoClient, monitoring
 from pymongo.database import Database
+from pymongo.errors import BulkWriteError
 
 from comun.consumo import Despachador
 from comun.eventos import (
@@ -147,3 +148,60 @@ def test_la_respuesta_de_la_entidad_prevalece_sobre_un_desistimiento_que_ignoro(
     despachador.aplicar(evento, datos)
 
     assert db.reclamos.find_one({"_id": COD})["estado"] == "respondido"
+
+
+class _Inserciones(monitoring.CommandListener):
+    """Documents per `insert` command sent to the timeline."""
+
+    def __init__(self) -> None:
+        self.por_pedido: list[int] = []
+
+    def started(self, event) -> None:
+        if event.command_name == "insert" and event.command.get("insert") == "seguimiento":
+            self.por_pedido.append(len(event.command["documents"]))
+
+    def succeeded(self, event) -> None:
+        pass
+
+    def failed(self, event) -> None:
+        pass
+
+
+def test_un_lote_de_eventos_anota_el_historial_en_un_solo_pedido(mongo_url, db: Database):
+    """A batch of events writes its timeline entries together (issue 10: one request per
+    batch, not one per event); each entry is there once, and a failed batch leaves none."""
+    dependencias.preparar(db)
+    codigos = [f"R-7K2M-9XPQ-4TW{c}" for c in "BCDE"]
+    db.reclamos.insert_many(
+        [
+            {"_id": c, "entidad_id": "minsa", "estado": "registrado", "estado_en": T0}
+            for c in codigos
+        ]
+    )
+    inserciones = _Inserciones()
+    cliente = MongoClient(mongo_url, tz_aware=True, event_listeners=[inserciones])
+    try:
+        vigilada = cliente[db.name]
+        despachador = Despachador(vigilada, SERVICIO, manejadores(vigilada), Metricas("prueba"))
+        datos = ReclamoDerivado(
+            entidad_id="minsa", unidad_id="ogc", unidad_nombre="Atención", por_regla=True
+        )
+        lote = [
+            (nuevo_evento("reclamo.derivado", datos, fuente="prueba", codigo=c), datos)
+            for c in codigos
+        ]
+        despachador.aplicar_lote(lote)
+        assert inserciones.por_pedido == [4]
+
+        # A batch that fails (its last event was applied already) leaves no entry behind.
+        otro = nuevo_evento("reclamo.derivado", datos, fuente="prueba", codigo=codigos[0])
+        with pytest.raises(BulkWriteError):
+            despachador.aplicar_lote([(otro, datos), lote[1]])
+    finally:
+        cliente.close()
+
+    entradas = list(db.seguimiento.find({}, {"codigo": 1, "estado": 1}))
+    assert sorted(e["_id"] for e in entradas) == sorted(e.id for e, _ in lote)
+    assert {e["codigo"] for e in entradas} == set(codigos)
+    assert {e["estado"] for e in entradas} == {"derivado"}
+    assert db.seguimiento.count_documents({"_id": otro.id}) == 0
