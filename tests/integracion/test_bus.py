@@ -14,7 +14,6 @@ from typing import TypeVar
 import pika
 import pytest
 from pika.exceptions import UnroutableError
-from pymongo import MongoClient, monitoring
 from pymongo.database import Database
 
 from comun import almacen, outbox
@@ -30,6 +29,7 @@ from comun.eventos import (
 from comun.metricas import Metricas
 from comun.outbox import Relay
 from tests import esperas
+from tests.integracion.pedidos import vigilada
 
 pytestmark = [pytest.mark.integracion, pytest.mark.timeout(60)]
 
@@ -206,40 +206,26 @@ def test_relay_no_vuelve_a_leer_el_outbox_tras_publicar_menos_de_un_lote(
     relays' reads under load)."""
     declarar(canal, topo, servicio, ["reclamo.cerrado"])
     outbox.preparar(db)
-    lecturas: list[float] = []
-
-    class Lecturas(monitoring.CommandListener):
-        def started(self, event) -> None:
-            if event.command_name == "find" and event.command.get("find") == "outbox":
-                lecturas.append(time.monotonic())
-
-        def succeeded(self, event) -> None:
-            pass
-
-        def failed(self, event) -> None:
-            pass
-
-    cliente = MongoClient(mongo_url, tz_aware=True, event_listeners=[Lecturas()])
-    parar = threading.Event()
-    # A look on its own every 2 s while events flow: long enough to see a read that follows
-    # the publishing pass at once.
-    relay = Relay(cliente[db.name], publicador, metricas, pausa=2.0, reposo_tras=60.0)
-    relay._ultimo_envio = time.monotonic()  # events flowing: it waits for a wake-up or 2 s
-    hilo = threading.Thread(target=relay.correr, args=(parar,), daemon=True)
-    try:
-        hilo.start()
-        esperar(lambda: lecturas, "la primera lectura del relay")
-        time.sleep(0.2)
-        antes = len(lecturas)
-        eventos = [cerrado(f"PDR-{i}") for i in range(3)]
-        almacen.en_transaccion(db, lambda s: outbox.encolar(db, eventos, s))  # wakes it
-        esperar(lambda: outbox.pendientes(db) == 0, "los 3 eventos publicados")
-        time.sleep(1.0)  # its next look on its own is 2 s after the first
-        despues = len(lecturas)
-    finally:
-        parar.set()
-        hilo.join(timeout=10)
-        cliente.close()
+    with vigilada(mongo_url, db.name) as (vista, pedidos):
+        parar = threading.Event()
+        # A look on its own every 2 s while events flow: long enough to see a read that follows
+        # the publishing pass at once.
+        relay = Relay(vista, publicador, metricas, pausa=2.0, reposo_tras=60.0)
+        relay._ultimo_envio = time.monotonic()  # events flowing: it waits for a wake-up or 2 s
+        hilo = threading.Thread(target=relay.correr, args=(parar,), daemon=True)
+        try:
+            hilo.start()
+            esperar(lambda: pedidos.de("find", "outbox"), "la primera lectura del relay")
+            time.sleep(0.2)
+            antes = len(pedidos.de("find", "outbox"))
+            eventos = [cerrado(f"PDR-{i}") for i in range(3)]
+            almacen.en_transaccion(db, lambda s: outbox.encolar(db, eventos, s))  # wakes it
+            esperar(lambda: outbox.pendientes(db) == 0, "los 3 eventos publicados")
+            time.sleep(1.0)  # its next look on its own is 2 s after the first
+            despues = len(pedidos.de("find", "outbox"))
+        finally:
+            parar.set()
+            hilo.join(timeout=10)
     assert despues - antes == 1  # the read that found and published the three
     assert [tomar(canal, topo.cola(servicio))[1].message_id for _ in eventos] == [
         e.id for e in eventos

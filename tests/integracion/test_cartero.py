@@ -20,6 +20,7 @@ from servicios.notificaciones import dependencias
 from servicios.notificaciones.ajustes import AjustesNotificaciones
 from servicios.notificaciones.cartero import Cartero
 from tests.conftest import _puerto_libre
+from tests.integracion.pedidos import vigilada
 
 pytestmark = pytest.mark.integracion
 
@@ -302,42 +303,18 @@ def test_un_lote_lento_suelta_lo_que_no_alcanzo_a_enviar(db, buzon, monkeypatch)
     assert len(list(carpeta.glob("*.eml"))) == 1
 
 
-class _Pedidos(monitoring.CommandListener):
-    """Commits, and the documents of each insert into the outbox."""
-
-    def __init__(self) -> None:
-        self.commits = 0
-        self.al_outbox: list[int] = []
-
-    def started(self, event) -> None:
-        if event.command_name == "commitTransaction":
-            self.commits += 1
-        if event.command_name == "insert" and event.command.get("insert") == "outbox":
-            self.al_outbox.append(len(event.command["documents"]))
-
-    def succeeded(self, event) -> None:
-        pass
-
-    def failed(self, event) -> None:
-        pass
-
-
 def test_cada_correo_se_registra_con_una_escritura_y_sus_eventos_salen_juntos(mongo_url, db, buzon):
     """Issue 10: a transaction per mail (record, event, commit) became one write per mail and
     one transaction per round for the events of all of them."""
     puerto, carpeta = buzon
     ajustes = AjustesNotificaciones(token_interno="x" * 32, smtp_puerto=puerto)
     claves = _entregas(db, 5)
-    pedidos = _Pedidos()
-    cliente = MongoClient(mongo_url, tz_aware=True, event_listeners=[pedidos])
-    try:
-        cartero = Cartero(cliente[db.name], dependencias.Correo(ajustes), max_intentos=3)
-        assert cartero.una_vuelta() == 5
-    finally:
-        cliente.close()
+    with vigilada(mongo_url, db.name) as (vista, pedidos):
+        assert Cartero(vista, dependencias.Correo(ajustes), max_intentos=3).una_vuelta() == 5
 
     assert len(list(carpeta.glob("*.eml"))) == 5
-    assert (pedidos.commits, pedidos.al_outbox) == (1, [5])
+    assert len(pedidos.de("commitTransaction")) == 1
+    assert [len(cmd["documents"]) for cmd in pedidos.de("insert", "outbox")] == [5]
     eventos = [d["evento"] for d in db.outbox.find()]
     assert sorted(e["codigo"] for e in eventos) == sorted(c.split(":")[0] for c in claves)
     assert {e["tipo"] for e in eventos} == {"notificacion.enviada"}

@@ -26,6 +26,7 @@ from comun.eventos import (
 from comun.metricas import Metricas
 from servicios.registro import dependencias
 from servicios.registro.manejadores import SERVICIO, manejadores
+from tests.integracion.pedidos import vigilada
 
 pytestmark = pytest.mark.integracion
 
@@ -150,23 +151,6 @@ def test_la_respuesta_de_la_entidad_prevalece_sobre_un_desistimiento_que_ignoro(
     assert db.reclamos.find_one({"_id": COD})["estado"] == "respondido"
 
 
-class _Inserciones(monitoring.CommandListener):
-    """Documents per `insert` command sent to the timeline."""
-
-    def __init__(self) -> None:
-        self.por_pedido: list[int] = []
-
-    def started(self, event) -> None:
-        if event.command_name == "insert" and event.command.get("insert") == "seguimiento":
-            self.por_pedido.append(len(event.command["documents"]))
-
-    def succeeded(self, event) -> None:
-        pass
-
-    def failed(self, event) -> None:
-        pass
-
-
 def test_un_lote_de_eventos_anota_el_historial_en_un_solo_pedido(mongo_url, db: Database):
     """A batch of events writes its timeline entries together (issue 10: one request per
     batch, not one per event); each entry is there once, and a failed batch leaves none."""
@@ -178,11 +162,8 @@ def test_un_lote_de_eventos_anota_el_historial_en_un_solo_pedido(mongo_url, db: 
             for c in codigos
         ]
     )
-    inserciones = _Inserciones()
-    cliente = MongoClient(mongo_url, tz_aware=True, event_listeners=[inserciones])
-    try:
-        vigilada = cliente[db.name]
-        despachador = Despachador(vigilada, SERVICIO, manejadores(vigilada), Metricas("prueba"))
+    with vigilada(mongo_url, db.name) as (vista, pedidos):
+        despachador = Despachador(vista, SERVICIO, manejadores(vista), Metricas("prueba"))
         datos = ReclamoDerivado(
             entidad_id="minsa", unidad_id="ogc", unidad_nombre="Atención", por_regla=True
         )
@@ -191,14 +172,12 @@ def test_un_lote_de_eventos_anota_el_historial_en_un_solo_pedido(mongo_url, db: 
             for c in codigos
         ]
         despachador.aplicar_lote(lote)
-        assert inserciones.por_pedido == [4]
+        assert [len(cmd["documents"]) for cmd in pedidos.de("insert", "seguimiento")] == [4]
 
         # A batch that fails (its last event was applied already) leaves no entry behind.
         otro = nuevo_evento("reclamo.derivado", datos, fuente="prueba", codigo=codigos[0])
         with pytest.raises(BulkWriteError):
             despachador.aplicar_lote([(otro, datos), lote[1]])
-    finally:
-        cliente.close()
 
     entradas = list(db.seguimiento.find({}, {"codigo": 1, "estado": 1}))
     assert sorted(e["_id"] for e in entradas) == sorted(e.id for e, _ in lote)

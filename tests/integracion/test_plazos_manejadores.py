@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from pymongo import MongoClient, monitoring
 from pymongo.database import Database
 
 from comun.eventos import Evento
 from tests.integracion import plazos
+from tests.integracion.pedidos import vigilada
 from tests.integracion.test_bus import derivado
 
 pytestmark = [pytest.mark.integracion, pytest.mark.timeout(60)]
@@ -21,30 +21,11 @@ pytestmark = [pytest.mark.integracion, pytest.mark.timeout(60)]
 RESPONDIDO = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)  # Friday 4 Dec 2026, 10:00 Lima
 
 
-class _Pedidos(monitoring.CommandListener):
-    """The commands sent to the `plazos` collection, by name."""
-
-    def __init__(self) -> None:
-        self.pedidos: list[str] = []
-
-    def started(self, event) -> None:
-        if event.command.get(event.command_name) == "plazos":
-            self.pedidos.append(event.command_name)
-
-    def succeeded(self, event) -> None:
-        pass
-
-    def failed(self, event) -> None:
-        pass
-
-
 @pytest.fixture
 def vigilado(mongo_url, plazos_db: Database):
-    """plazos' handlers on a client that counts what they send to the clocks' collection."""
-    pedidos = _Pedidos()
-    cliente = MongoClient(mongo_url, tz_aware=True, event_listeners=[pedidos])
-    yield plazos.despachador(cliente[plazos_db.name]), pedidos
-    cliente.close()
+    """plazos' handlers on a client whose every command is kept."""
+    with vigilada(mongo_url, plazos_db.name) as (db, pedidos):
+        yield plazos.despachador(db), pedidos
 
 
 def _reloj(db: Database, codigo: str) -> dict:
@@ -58,16 +39,16 @@ def test_cada_evento_lee_el_reloj_una_vez(vigilado, plazos_db: Database):
     codigo = plazos.codigo(1)
 
     despachar(plazos.registrado(codigo))
-    assert pedidos.pedidos.count("find") == 1
-    assert pedidos.pedidos.count("update") == 2  # the fact, then what follows from it
+    assert pedidos.nombres("plazos").count("find") == 1
+    assert pedidos.nombres("plazos").count("update") == 2  # the fact, then what follows from it
 
-    pedidos.pedidos.clear()
+    pedidos.olvidar()
     despachar(derivado(codigo))
-    assert pedidos.pedidos == ["find", "update"]
+    assert pedidos.nombres("plazos") == ["find", "update"]
 
-    pedidos.pedidos.clear()
+    pedidos.olvidar()
     despachar(plazos.respondido(codigo, RESPONDIDO))
-    assert pedidos.pedidos.count("find") == 1
+    assert pedidos.nombres("plazos").count("find") == 1
 
     reloj = _reloj(plazos_db, codigo)
     assert reloj["fecha_recepcion"] == "2026-11-24"
