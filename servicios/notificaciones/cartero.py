@@ -7,12 +7,6 @@ Mail is delivered at least once. A repeat needs a crash between one SMTP send an
 stop finishes and records the mail in hand before leaving, and every mail of a delivery carries
 the same Message-ID, so a receiving system can drop a repeat.
 
-Each mail is recorded as soon as it is sent, with one write that also keeps its event
-(notificacion.enviada / fallida) inside the delivery (`por_anunciar`); after the round, one
-transaction moves the events of every mail recorded so far into the outbox (`anunciar`). A
-transaction per mail cost three requests and a commit each (issue 10). A crash between the two
-only delays the event: the next round of any worker, or its start, moves it.
-
 The claim-and-send loop (`Repartidor`) is shared with the webhooks' Mensajero (webhooks.py).
 """
 
@@ -30,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pymongo.database import Database
 
 from comun.almacen import en_transaccion
-from comun.eventos import Evento, NotificacionEntregada, nuevo_evento
+from comun.eventos import NotificacionEntregada, nuevo_evento
 from comun.logs import con_correlacion, id_seguro
 from comun.metricas import Entregas
 from comun.outbox import encolar
@@ -123,35 +117,6 @@ class Cartero(Repartidor):
         super().__init__(db, pausa)
         self.correo = correo
         self.max_intentos = max_intentos
-        self._anunciado_en = -float("inf")  # the first round looks for what a dead worker left
-
-    def una_vuelta(self, parar: threading.Event | None = None) -> int:
-        hechas = super().una_vuelta(parar)
-        # After mail was recorded; and now and then for what another worker left on dying.
-        if hechas or time.monotonic() - self._anunciado_en > self.pausa:
-            self.anunciar()
-        return hechas
-
-    def anunciar(self, lote: int = 200) -> int:
-        """Moves the events of recorded mail into the outbox, in one transaction: returns how
-        many. Two workers at once conflict and one finds nothing left on its retry."""
-        self._anunciado_en = time.monotonic()
-
-        def mover(s) -> int:
-            docs = list(
-                self.db.entregas.find({"por_anunciar": True}, {"evento": 1}, session=s).limit(lote)
-            )
-            if not docs:
-                return 0
-            encolar(self.db, [Evento.model_validate(d["evento"]) for d in docs], s)
-            self.db.entregas.update_many(
-                {"_id": {"$in": [d["_id"] for d in docs]}, "por_anunciar": True},
-                {"$unset": {"por_anunciar": "", "evento": ""}},
-                session=s,
-            )
-            return len(docs)
-
-        return en_transaccion(self.db, mover)
 
     def tomadas(self, pendientes: list[dict], parar: threading.Event | None) -> Iterator[dict]:
         """Mail is claimed a batch at a time (issue 10: one write and one read instead of one
@@ -237,22 +202,20 @@ class Cartero(Repartidor):
         correlacion = id_seguro(causa) or evento.id
         evento = evento.model_copy(update={"correlacion": correlacion})
 
-        # One write: the record and its event, moved to the outbox after the round (anunciar).
-        self.db.entregas.update_one(
-            {"_id": entrega["_id"]},
-            {
-                "$set": {
-                    "estado": estado,
-                    "terminada_en": evento.ocurrido_en,
-                    **campos,
-                    "por_anunciar": True,
-                    "evento": evento.model_dump(mode="json"),
+        def guardar(s):
+            self.db.entregas.update_one(
+                {"_id": entrega["_id"]},
+                {
+                    "$set": {"estado": estado, "terminada_en": evento.ocurrido_en, **campos},
+                    "$inc": {"intentos": 1},
+                    # The proof is the Message-ID; the body (answers, survey links) goes.
+                    "$unset": {"cuerpo": ""},
                 },
-                "$inc": {"intentos": 1},
-                # The proof is the Message-ID; the body (answers, survey links) goes.
-                "$unset": {"cuerpo": ""},
-            },
-        )
+                session=s,
+            )
+            encolar(self.db, [evento], s)
+
+        en_transaccion(self.db, guardar)
         if estado == "enviada":
             self.medidas.enviada()
         else:

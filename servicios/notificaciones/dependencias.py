@@ -25,10 +25,6 @@ def preparar(db: Database) -> None:
     asegurar_colecciones(db, "entregas", "reclamos", "entidades", "webhooks", "webhook_entregas")
     db.entregas.create_index([("estado", 1), ("proximo_intento", 1)])
     db.entregas.create_index("codigo")
-    # Mail recorded whose event is still to be moved to the outbox (cartero.anunciar).
-    db.entregas.create_index(
-        "por_anunciar", name="por_anunciar", partialFilterExpression={"por_anunciar": True}
-    )
     # Webhooks (webhooks.py): an entity's subscriptions, and the deliveries due or listed.
     db.webhooks.create_index([("entidad", 1), ("activo", 1)])
     db.webhook_entregas.create_index([("estado", 1), ("proximo_intento", 1), ("creada_en", 1)])

@@ -20,7 +20,6 @@ from servicios.notificaciones import dependencias
 from servicios.notificaciones.ajustes import AjustesNotificaciones
 from servicios.notificaciones.cartero import Cartero
 from tests.conftest import _puerto_libre
-from tests.integracion.pedidos import vigilada
 
 pytestmark = pytest.mark.integracion
 
@@ -301,47 +300,3 @@ def test_un_lote_lento_suelta_lo_que_no_alcanzo_a_enviar(db, buzon, monkeypatch)
         if estados[clave]["estado"] == "pendiente":
             assert estados[clave]["proximo_intento"] <= datetime.now(UTC)
     assert len(list(carpeta.glob("*.eml"))) == 1
-
-
-def test_cada_correo_se_registra_con_una_escritura_y_sus_eventos_salen_juntos(mongo_url, db, buzon):
-    """Issue 10: a transaction per mail (record, event, commit) became one write per mail and
-    one transaction per round for the events of all of them."""
-    puerto, carpeta = buzon
-    ajustes = AjustesNotificaciones(token_interno="x" * 32, smtp_puerto=puerto)
-    claves = _entregas(db, 5)
-    with vigilada(mongo_url, db.name) as (vista, pedidos):
-        assert Cartero(vista, dependencias.Correo(ajustes), max_intentos=3).una_vuelta() == 5
-
-    assert len(list(carpeta.glob("*.eml"))) == 5
-    assert len(pedidos.de("commitTransaction")) == 1
-    assert [len(cmd["documents"]) for cmd in pedidos.de("insert", "outbox")] == [5]
-    eventos = [d["evento"] for d in db.outbox.find()]
-    assert sorted(e["codigo"] for e in eventos) == sorted(c.split(":")[0] for c in claves)
-    assert {e["tipo"] for e in eventos} == {"notificacion.enviada"}
-    for entrega in db.entregas.find():
-        assert entrega["estado"] == "enviada"
-        assert "por_anunciar" not in entrega and "evento" not in entrega
-
-
-class _MuereAlAnunciar(Cartero):
-    """The worker is killed after recording its mail, before moving the events."""
-
-    def anunciar(self, lote: int = 200) -> int:
-        raise SystemExit("kill -9")
-
-
-def test_lo_que_un_cartero_muerto_no_anuncio_lo_anuncia_el_siguiente_una_vez(db, buzon):
-    puerto, carpeta = buzon
-    ajustes = AjustesNotificaciones(token_interno="x" * 32, smtp_puerto=puerto)
-    claves = _entregas(db, 3)
-    with pytest.raises(SystemExit):
-        _MuereAlAnunciar(db, dependencias.Correo(ajustes), max_intentos=3).una_vuelta()
-    assert len(list(carpeta.glob("*.eml"))) == 3
-    assert db.outbox.count_documents({}) == 0  # recorded, not yet announced
-
-    siguiente = Cartero(db, dependencias.Correo(ajustes), max_intentos=3)
-    assert siguiente.una_vuelta() == 0  # nothing to send; its first round announces
-    assert siguiente.una_vuelta() == 0
-    assert len(list(carpeta.glob("*.eml"))) == 3  # no mail twice
-    eventos = [d["evento"] for d in db.outbox.find()]
-    assert sorted(e["codigo"] for e in eventos) == sorted(c.split(":")[0] for c in claves)
