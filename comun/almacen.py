@@ -69,7 +69,7 @@ def en_transaccion(
     `AlmacenOcupado`. A store that does not answer raises `ConnectionFailure` as before."""
 
     def intento(sesion: ClientSession) -> T:
-        setattr(sesion, _LEIDO, {})  # a retried transaction reads afresh
+        setattr(sesion, _MEMORIA, {})  # a retried transaction reads afresh (memoria)
         setattr(sesion, _POR_INSERTAR, {})  # and writes afresh
         resultado = trabajo(sesion)
         for coleccion, documentos in getattr(sesion, _POR_INSERTAR).items():
@@ -93,7 +93,7 @@ def en_transaccion(
 
 
 _AL_CONFIRMAR = "_pdr_al_confirmar"
-_LEIDO = "_pdr_leido"
+_MEMORIA = "_pdr_memoria"
 _POR_INSERTAR = "_pdr_por_insertar"
 
 
@@ -116,7 +116,7 @@ def memoria(sesion: ClientSession | None) -> dict | None:
     """A scratch dict for this attempt of `sesion`'s transaction (None without one): what a
     transaction keeps in hand between its reads and writes. A retried transaction starts with
     an empty one, as it reads afresh."""
-    return getattr(sesion, _LEIDO, None) if sesion is not None else None
+    return getattr(sesion, _MEMORIA, None) if sesion is not None else None
 
 
 def leido_en_la_transaccion(sesion: ClientSession | None, clave: str, leer: Callable[[], T]) -> T:
