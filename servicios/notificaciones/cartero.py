@@ -213,7 +213,11 @@ class Cartero(Repartidor):
                 },
                 session=s,
             )
-            encolar(self.db, [evento], s)
+            # Announced: what the citizen's timeline shows (registro). A responsable's mail is
+            # proven by its delivery and counted in the metrics; its event had no reader, and
+            # cost registro a message and a transaction per mail (issue 10).
+            if entrega["destinatario"] == "ciudadano":
+                encolar(self.db, [evento], s)
 
         en_transaccion(self.db, guardar)
         if estado == "enviada":

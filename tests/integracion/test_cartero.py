@@ -69,6 +69,33 @@ def test_reintenta_si_el_servidor_de_correo_no_responde_y_guarda_la_prueba(db, t
     assert "maria" not in str(evento["evento"])  # events carry a role, not the address
 
 
+def test_solo_se_anuncia_el_correo_al_ciudadano_el_de_un_responsable_queda_en_su_prueba(db, buzon):
+    """Issue 10: notificacion.enviada / fallida is what the citizen's timeline shows (registro
+    dropped every one addressed to a responsable, after taking it from its queue in a
+    transaction). A responsable's mail keeps its proof in its delivery, and no event."""
+    puerto, carpeta = buzon
+    ajustes = AjustesNotificaciones(token_interno="x" * 32, smtp_puerto=puerto)
+    dependencias.preparar(db)
+    with db.client.start_session() as s:
+        for clave, destinatario, email in (
+            ("R-2222-3333-4444:acuse", "ciudadano", "maria.quispe@gmail.com"),
+            ("ev-1:responsable:aaaa", "responsable", "titular@entidad.gob.pe"),
+            ("ev-1:responsable:bbbb", "responsable", "alterno@entidad.gob.pe"),
+        ):
+            dependencias.encolar_entrega(
+                db, s, clave, "R-2222-3333-4444", "acuse", destinatario, email, ("Asunto", "Texto")
+            )
+    cartero = Cartero(db, dependencias.Correo(ajustes), max_intentos=3)
+    assert cartero.una_vuelta() == 3
+    assert len(list(carpeta.glob("*.eml"))) == 3
+    for entrega in db.entregas.find():
+        assert entrega["estado"] == "enviada" and entrega["message_id"], entrega["_id"]
+    eventos = [d["evento"] for d in db.outbox.find()]
+    assert [(e["tipo"], e["datos"]["destinatario"]) for e in eventos] == [
+        ("notificacion.enviada", "ciudadano")
+    ]
+
+
 def _entregas(db, n: int) -> list[str]:
     dependencias.preparar(db)
     claves = [f"R-2222-3333-444{i}:acuse" for i in range(n)]
