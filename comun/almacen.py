@@ -71,7 +71,10 @@ def en_transaccion(
     def intento(sesion: ClientSession) -> T:
         setattr(sesion, _MEMORIA, {})  # a retried transaction reads afresh (memoria)
         setattr(sesion, _POR_INSERTAR, {})  # and writes afresh
+        setattr(sesion, _ANTES_DE_CONFIRMAR, {})
         resultado = trabajo(sesion)
+        for accion in getattr(sesion, _ANTES_DE_CONFIRMAR).values():
+            accion()
         for coleccion, documentos in getattr(sesion, _POR_INSERTAR).items():
             coleccion.insert_many(documentos, ordered=True, session=sesion)
         return resultado
@@ -95,6 +98,7 @@ def en_transaccion(
 _AL_CONFIRMAR = "_pdr_al_confirmar"
 _MEMORIA = "_pdr_memoria"
 _POR_INSERTAR = "_pdr_por_insertar"
+_ANTES_DE_CONFIRMAR = "_pdr_antes_de_confirmar"
 
 
 def insertar_al_confirmar(
@@ -110,6 +114,17 @@ def insertar_al_confirmar(
         coleccion.insert_one(documento, session=sesion)
         return
     pendientes.setdefault(coleccion, []).append(documento)
+
+
+def antes_de_confirmar(sesion: ClientSession, clave: str, accion: Callable[[], None]) -> bool:
+    """Runs `accion` in `sesion`'s transaction once its work is done, once per `clave` (the
+    first one given stays): how writes kept back during the work go in (`comun.en_mano`).
+    False without a transaction: nothing is kept for later, the caller writes at once."""
+    acciones = getattr(sesion, _ANTES_DE_CONFIRMAR, None)
+    if acciones is None or not sesion.in_transaction:
+        return False
+    acciones.setdefault(clave, accion)
+    return True
 
 
 def memoria(sesion: ClientSession | None) -> dict | None:

@@ -15,3 +15,8 @@ def en_lima(momento: datetime) -> str:
 
 def dia_en_lima(momento: datetime) -> str:
     return momento.astimezone(LIMA).strftime("%d/%m/%Y")
+
+
+def al_milisegundo(momento: datetime) -> datetime:
+    """`momento` as the store keeps it (milliseconds), so it compares with what is read back."""
+    return momento.replace(microsecond=momento.microsecond // 1000 * 1000)

@@ -27,6 +27,7 @@ from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
 from comun.consumo import Manejador
+from comun.en_mano import EnMano
 from comun.eventos import (
     EncuestaCreada,
     EntidadActualizada,
@@ -81,6 +82,10 @@ def manejadores(
 
 
 def _manejadores_correo(db: Database, url_portal: str) -> dict[str, Manejador]:
+    # The reclamo's copy is read once per transaction and written once, however many steps
+    # (and the webhooks' view) change it (issue 10).
+    copias = EnMano(db, "reclamos")
+
     # --- copies -----------------------------------------------------------------------------
 
     def entidad(evento: Evento, datos: EntidadActualizada, s: ClientSession) -> None:
@@ -109,8 +114,9 @@ def _manejadores_correo(db: Database, url_portal: str) -> dict[str, Manejador]:
 
     def registrado(evento: Evento, datos: ReclamoRegistrado, s: ClientSession) -> None:
         contacto = {"nombres": datos.contacto.nombres, "email": datos.contacto.email}
-        db.reclamos.update_one(
-            {"_id": evento.codigo},
+        copias.cambiar(
+            evento.codigo,
+            s,
             {
                 "$set": {
                     "entidad_id": datos.entidad_id,
@@ -120,9 +126,8 @@ def _manejadores_correo(db: Database, url_portal: str) -> dict[str, Manejador]:
                 "$addToSet": {"entidades": datos.entidad_id},
             },
             upsert=True,
-            session=s,
         )
-        r = _copia(evento.codigo, s)  # read once: the acuse writes a delivery, not the copy
+        r = _copia(evento.codigo, s)  # the acuse writes a delivery, not the copy
         _acuse_si_listo(evento.codigo, s, r)
         # Observaciones that arrived before the contact were waiting for it.
         for observacion_id in r.get("observaciones", {}):
@@ -277,11 +282,8 @@ def _manejadores_correo(db: Database, url_portal: str) -> dict[str, Manejador]:
     def trasladado(evento: Evento, datos: ReclamoTrasladado, s: ClientSession) -> None:
         # The new entity is not added to `entidades` here: its reclamo.derivado (which follows
         # every traslado) does that, with the unit.
-        db.reclamos.update_one(
-            {"_id": evento.codigo},
-            {"$addToSet": {"entidades": datos.entidad_anterior_id}},
-            upsert=True,
-            session=s,
+        copias.cambiar(
+            evento.codigo, s, {"$addToSet": {"entidades": datos.entidad_anterior_id}}, upsert=True
         )
         reclamo = _reclamo(evento.codigo, s)
         if email := reclamo["contacto"]["email"]:
@@ -315,10 +317,10 @@ def _manejadores_correo(db: Database, url_portal: str) -> dict[str, Manejador]:
     # --- helpers ----------------------------------------------------------------------------
 
     def _guardar(codigo: str, s: ClientSession, **campos) -> None:
-        db.reclamos.update_one({"_id": codigo}, {"$set": campos}, upsert=True, session=s)
+        copias.cambiar(codigo, s, {"$set": campos}, upsert=True)
 
     def _copia(codigo: str, s: ClientSession) -> dict:
-        return db.reclamos.find_one({"_id": codigo}, session=s) or {}
+        return copias.leer(codigo, s) or {}
 
     def _plazo_vigente(evento: Evento, vence_en: datetime, copia: dict, s: ClientSession) -> bool:
         """Keeps the latest deadline by ocurrido_en; False if this one is older than it."""
@@ -350,7 +352,7 @@ def _manejadores_correo(db: Database, url_portal: str) -> dict[str, Manejador]:
                     "en": evento.ocurrido_en,
                 }
             }
-        db.reclamos.update_one({"_id": evento.codigo}, cambios, upsert=True, session=s)
+        copias.cambiar(evento.codigo, s, cambios, upsert=True)
         return vigente
 
     def _unidad_actual(codigo: str, entidad_id: str, s: ClientSession) -> tuple[dict, str, dict]:
@@ -442,12 +444,10 @@ def _manejadores_correo(db: Database, url_portal: str) -> dict[str, Manejador]:
             _al_ciudadano(
                 codigo, f"{codigo}:observacion:{observacion_id}", "observacion", email, mensaje, s
             )
-        db.reclamos.update_one(
-            {"_id": codigo}, {"$unset": {f"observaciones.{observacion_id}": ""}}, session=s
-        )
+        copias.cambiar(codigo, s, {"$unset": {f"observaciones.{observacion_id}": ""}})
 
     def _reclamo(codigo: str, s: ClientSession) -> dict:
-        r = db.reclamos.find_one({"_id": codigo}, session=s)
+        r = copias.leer(codigo, s)
         if r is None or "contacto" not in r:
             raise FaltaContexto(f"reclamo {codigo} aún no registrado aquí")
         return r

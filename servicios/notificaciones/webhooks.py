@@ -33,6 +33,7 @@ from pymongo.database import Database
 
 from comun.almacen import al_confirmar, leido_en_la_transaccion
 from comun.despertador import Despertador
+from comun.en_mano import EnMano
 from comun.eventos import Datos, Evento
 from servicios.notificaciones.cartero import Repartidor
 from servicios.notificaciones.schemas import EventoWebhook
@@ -153,8 +154,7 @@ def crear_entregas(
     """One delivery per active subscription that wants this event (idempotent)."""
     if evento.tipo not in TIPOS or not evento.codigo:
         return
-    copia = db.reclamos.find_one({"_id": evento.codigo}, {"unidad": 1, "webhook": 1}, session=s)
-    copia = copia or {}
+    copia = EnMano(db, "reclamos").leer(evento.codigo, s) or {}  # as the mail handler left it
     estado = _estado(db, evento, datos, copia, s)
     asignada = copia.get("unidad") or {}
     ahora = datetime.now(UTC)
@@ -252,7 +252,7 @@ def _estado(
     if evento.tipo == "reclamo.trasladado":
         cambios[f"webhook.salidas.{datos.entidad_anterior_id}"] = evento.ocurrido_en
     if cambios:
-        db.reclamos.update_one({"_id": evento.codigo}, {"$set": cambios}, upsert=True, session=s)
+        EnMano(db, "reclamos").cambiar(evento.codigo, s, {"$set": cambios}, upsert=True)
     return nuevo if nuevo is not None else vista.get("estado")
 
 

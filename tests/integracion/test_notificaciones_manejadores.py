@@ -1,0 +1,104 @@
+"""notificaciones' handlers and what each event costs the store (issue 10): the reclamo's copy
+is read once and written once per event, however many steps change it (the mail handler's own
+fields, then the webhooks' view). The old handlers wrote it twice and read it twice for
+reclamo.registrado and reclamo.derivado.
+
+The copy's content is checked against what the events say, written out by hand."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from pymongo.database import Database
+
+from comun.consumo import Despachador
+from comun.eventos import EntidadActualizada, PlazoCalculado
+from comun.metricas import Metricas
+from servicios.notificaciones import dependencias
+from servicios.notificaciones.manejadores import SERVICIO, manejadores
+from tests.integracion.pedidos import vigilada
+from tests.integracion.test_notificaciones_correo import (
+    COD,
+    EMAIL,
+    VENCE,
+    catalogo,
+    derivado,
+    ev,
+    registrado,
+)
+
+pytestmark = [pytest.mark.integracion, pytest.mark.timeout(60)]
+
+
+def _plazo() -> object:
+    return ev(
+        "plazo.calculado",
+        PlazoCalculado(
+            entidad_id="minsa",
+            fecha_recepcion=datetime(2026, 11, 23).date(),
+            vence_en=VENCE,
+            dias_habiles=30,
+        ),
+        0.5,
+    )
+
+
+@pytest.fixture
+def vigilado(mongo_url, db: Database):
+    dependencias.preparar(db)
+    with vigilada(mongo_url, db.name) as (visto, pedidos):
+        despachador = Despachador(
+            visto, SERVICIO, manejadores(visto, "https://reclamos.gob.pe"), Metricas("prueba")
+        )
+        minsa = catalogo()["minsa"]
+        despachador.aplicar(
+            e := ev("catalogo.entidad_actualizada", EntidadActualizada(entidad=minsa), -1440, None),
+            e.contenido(),
+        )
+        pedidos.olvidar()
+        yield (lambda evento: despachador.aplicar(evento, evento.contenido())), pedidos
+
+
+def test_cada_evento_lee_y_escribe_la_copia_del_reclamo_una_vez(vigilado, db: Database):
+    despachar, pedidos = vigilado
+
+    despachar(registrado())
+    assert pedidos.nombres("reclamos") == ["find", "update"]
+
+    pedidos.olvidar()
+    despachar(_plazo())
+    assert pedidos.nombres("reclamos") == ["find", "update"]
+
+    pedidos.olvidar()
+    despachar(derivado())
+    assert pedidos.nombres("reclamos") == ["find", "update"]
+
+    copia = db.reclamos.find_one({"_id": COD})
+    assert copia == {
+        "_id": COD,
+        "entidad_id": "minsa",
+        "motivo": "infraestructura",
+        "contacto": {"nombres": "María", "email": EMAIL},
+        "entidades": ["minsa"],
+        "dias_habiles": 30,
+        "fecha_recepcion": "2026-11-23",
+        "vence_en": VENCE,
+        "plazo_en": datetime(2026, 11, 23, 15, 0, 30, tzinfo=UTC),
+        "unidad": {
+            "entidad_id": "minsa",
+            "id": "infraestructura",
+            "nombre": next(
+                u.nombre for u in catalogo()["minsa"].unidades if u.id == "infraestructura"
+            ),
+            "en": datetime(2026, 11, 23, 15, 1, tzinfo=UTC),
+        },
+        "webhook": {
+            "estado": "derivado",
+            "en": datetime(2026, 11, 23, 15, 1, tzinfo=UTC),
+            "entidad": "minsa",
+            "entidad_en": datetime(2026, 11, 23, 15, 1, tzinfo=UTC),
+        },
+    }
+    # The acuse (contact and deadline both in) and the unit's two responsables.
+    assert sorted(e["plantilla"] for e in db.entregas.find()) == ["acuse", "derivado", "derivado"]
