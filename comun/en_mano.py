@@ -9,10 +9,11 @@ goes in with one request when the work is done (`almacen.antes_de_confirmar`), s
 the transaction. Reads made meanwhile see the document as changed, from hand.
 
 The operators followed in hand are the ones handlers use: `$set` and `$unset` (dotted paths
-included), `$addToSet` of one value, `$setOnInsert`. A change that touches a path already
-pending under another operator (or a parent or child of it) first writes what is pending, as
-the store refuses both in one update. Outside a transaction every read and write goes to the
-store at once."""
+included), `$addToSet` and `$push` of one value, `$setOnInsert`. Changes to one path merge as
+their sequence would leave it (the later $set or $unset wins; values added pile up). A change
+that touches a parent or child of a pending path, or one pending under an operator it does not
+merge with, first writes what is pending, as the store refuses both in one update. Outside a
+transaction every read and write goes to the store at once."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ from pymongo.database import Database
 from comun.almacen import antes_de_confirmar, memoria
 from comun.tiempo import al_milisegundo
 
-_OPERADORES = ("$set", "$unset", "$addToSet", "$setOnInsert")
+_OPERADORES = ("$set", "$unset", "$addToSet", "$push", "$setOnInsert")
+_LISTAS = ("$addToSet", "$push")  # one value each; several of one path go in with $each
 
 
 class EnMano:
@@ -71,6 +73,8 @@ class EnMano:
             if not upsert:
                 return  # matches nothing, as in the store
             doc = {"_id": _id, **_al_milisegundo(cambio.get("$setOnInsert", {}))}
+        else:  # the document exists (or a pending upsert creates it): $setOnInsert does nothing
+            cambio = {k: v for k, v in cambio.items() if k != "$setOnInsert"}
         mano.docs[_id] = _aplicar(doc, cambio)
         pendiente = mano.pendientes.get(_id)
         if pendiente is not None and pendiente.choca(cambio):
@@ -106,57 +110,56 @@ class _Mano:
 
 
 class _Pendiente:
-    """The changes to one document not yet written, as one update."""
+    """The changes to one document not yet written, as one update: each path with its operator
+    and value (the values added, for $addToSet and $push), in the order they came."""
 
     def __init__(self, _id: Any) -> None:
         self._id = _id
-        self.poner: dict[str, Any] = {}
-        self.quitar: dict[str, str] = {}
-        self.agregar: dict[str, list[Any]] = {}
-        self.al_insertar: dict[str, Any] = {}
+        self.rutas: dict[str, tuple[str, Any]] = {}
         self.upsert = False
 
-    def rutas(self) -> dict[str, str]:
-        """Every pending path and its operator."""
-        return (
-            dict.fromkeys(self.poner, "$set")
-            | dict.fromkeys(self.quitar, "$unset")
-            | dict.fromkeys(self.agregar, "$addToSet")
-            | dict.fromkeys(self.al_insertar, "$setOnInsert")
-        )
-
     def choca(self, cambio: dict[str, Any]) -> bool:
-        pendientes = self.rutas()
+        """True if `cambio` cannot join this update: it touches a pending path under an operator
+        that does not merge with it, or a parent or child of a pending path."""
         for operador, campos in cambio.items():
             for ruta in campos:
-                for otra, su_operador in pendientes.items():
-                    if ruta == otra and operador == su_operador:
-                        continue  # merged: the later value wins ($set), or both are added
-                    if ruta == otra or ruta.startswith(otra + ".") or otra.startswith(ruta + "."):
+                for otra, (su_operador, _) in self.rutas.items():
+                    if ruta == otra:
+                        if _reemplaza(operador, su_operador) or (
+                            operador == su_operador and operador in _LISTAS
+                        ):
+                            continue
+                        return True
+                    if ruta.startswith(otra + ".") or otra.startswith(ruta + "."):
                         return True
         return False
 
     def sumar(self, cambio: dict[str, Any], upsert: bool) -> None:
-        self.poner |= cambio.get("$set", {})
-        self.quitar |= cambio.get("$unset", {})
-        self.al_insertar |= cambio.get("$setOnInsert", {})
-        for campo, valor in cambio.get("$addToSet", {}).items():
-            valores = self.agregar.setdefault(campo, [])
-            if valor not in valores:
-                valores.append(valor)
+        for operador, campos in cambio.items():
+            for ruta, valor in campos.items():
+                if operador in _LISTAS:
+                    _, valores = self.rutas.get(ruta, (operador, []))
+                    if operador == "$push" or valor not in valores:
+                        valores = [*valores, valor]
+                    self.rutas[ruta] = (operador, valores)
+                else:  # the later of $set / $unset / $setOnInsert of one path is what stays
+                    self.rutas.pop(ruta, None)
+                    self.rutas[ruta] = (operador, valor)
         self.upsert = self.upsert or upsert
 
     def operacion(self) -> UpdateOne:
-        actualizacion: dict[str, Any] = {}
-        if self.poner:
-            actualizacion["$set"] = self.poner
-        if self.quitar:
-            actualizacion["$unset"] = self.quitar
-        if self.agregar:
-            actualizacion["$addToSet"] = {c: {"$each": v} for c, v in self.agregar.items()}
-        if self.al_insertar:
-            actualizacion["$setOnInsert"] = self.al_insertar
+        actualizacion: dict[str, dict[str, Any]] = {}
+        for ruta, (operador, valor) in self.rutas.items():
+            actualizacion.setdefault(operador, {})[ruta] = (
+                {"$each": valor} if operador in _LISTAS else valor
+            )
         return UpdateOne({"_id": self._id}, actualizacion, upsert=self.upsert)
+
+
+def _reemplaza(operador: str, pendiente: str) -> bool:
+    """A later $set or $unset of a path leaves the same as if it alone had been sent: the earlier
+    $set, $unset or $setOnInsert of that path is dropped from the update."""
+    return operador in ("$set", "$unset") and pendiente in ("$set", "$unset", "$setOnInsert")
 
 
 def _aplicar(doc: dict, cambio: dict[str, Any]) -> dict:
@@ -169,12 +172,15 @@ def _aplicar(doc: dict, cambio: dict[str, Any]) -> dict:
         padre, campo = _padre(nuevo, ruta, crear=False)
         if padre is not None:
             padre.pop(campo, None)
-    for ruta, valor in cambio.get("$addToSet", {}).items():
-        padre, campo = _padre(nuevo, ruta, crear=True)
-        actual = padre.setdefault(campo, [])
-        valor = _al_milisegundo(copy.deepcopy(valor))
-        if valor not in actual:
-            actual.append(valor)
+    for operador in _LISTAS:
+        for ruta, valor in cambio.get(operador, {}).items():
+            if isinstance(valor, dict) and any(str(k).startswith("$") for k in valor):
+                raise ValueError(f"{operador} con modificadores no se sigue en mano: {ruta}")
+            padre, campo = _padre(nuevo, ruta, crear=True)
+            actual = padre.setdefault(campo, [])
+            valor = _al_milisegundo(copy.deepcopy(valor))
+            if operador == "$push" or valor not in actual:
+                actual.append(valor)
     return nuevo
 
 

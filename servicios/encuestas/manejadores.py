@@ -3,7 +3,7 @@ holds each reclamo (a unit-scoped key reads the indices of its unit's surveys on
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
@@ -17,6 +17,7 @@ from comun.eventos import (
     ReclamoReasignado,
     ReclamoRespondido,
 )
+from comun.tiempo import al_milisegundo
 from servicios.encuestas.cifras import aporte
 from servicios.encuestas.dominio import huella, nuevo_token
 
@@ -75,8 +76,3 @@ def manejadores(db: Database, dias_vigencia: int = 30) -> dict[str, Manejador]:
         "reclamo.reasignado": al_reasignarse,
         "reclamo.respondido": al_responderse,
     }
-
-
-def al_milisegundo(momento: datetime) -> datetime:
-    """`momento` as the store keeps it (milliseconds), so it compares with what is read back."""
-    return momento.replace(microsecond=momento.microsecond // 1000 * 1000)

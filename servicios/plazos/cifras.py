@@ -4,7 +4,7 @@ entity and unit that answered and the month (Lima) of the answer; interventions 
 were registered in.
 
 Every handler of a reclamo's clock is wrapped (`con_cifras`): the clock read before and after (the
-second time from hand: expedientes.tomar), its contribution moved in the handler's transaction."""
+second time from hand: expedientes.leer), its contribution moved in the handler's transaction."""
 
 from __future__ import annotations
 
@@ -47,13 +47,10 @@ def con_cifras(db: Database, manejador: Manejador) -> Manejador:
     def envuelto(evento: Evento, datos: Datos, s: ClientSession):
         if not evento.codigo:
             return manejador(evento, datos, s)
-        # The clock is read once, here; the handler works on it in hand (expedientes.tomar).
-        antes = expedientes.tomar(db, evento.codigo, s)
-        try:
-            emitidos = manejador(evento, datos, s)
-            despues = expedientes.leer(db, evento.codigo, s)
-        finally:
-            expedientes.soltar(evento.codigo, s)
+        # The clock is read once, here; the handler works on it in hand (expedientes.leer).
+        antes = expedientes.leer(db, evento.codigo, s)
+        emitidos = manejador(evento, datos, s)
+        despues = expedientes.leer(db, evento.codigo, s)
         previo, nuevo = aporte(antes), aporte(despues)
         cifras.mover(db, previo, nuevo, s)
         if previo is None and nuevo is not None:  # answered now: counted after the commit

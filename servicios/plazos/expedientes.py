@@ -16,14 +16,13 @@ Derived fields the sweeper and the listings query through indexes (dependencias.
 
 from __future__ import annotations
 
-import copy
 from datetime import datetime
 from typing import Any
 
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
-from comun.almacen import memoria
+from comun.en_mano import EnMano
 from comun.eventos import (
     Datos,
     Evento,
@@ -118,96 +117,31 @@ def derivados(doc: dict, sit: Situacion) -> dict[str, Any]:
 
 
 # --- the clock in hand (issue 10) -------------------------------------------------------------
-# A handler reads its reclamo's clock from the store once: `con_cifras` takes it before the
-# handler runs (`tomar`), every read inside the handler gets it from hand (`leer`), every write
-# goes to the store and to the copy in hand (`escribir`), and `con_cifras` reads the result from
-# hand before letting it go (`soltar`). Outside that span (the sweep, the calendar) reads and
-# writes go to the store as they always did.
-
-_EN_MANO = "plazos.en_mano"
+# In a transaction a reclamo's clock is read from the store once and written once
+# (comun.en_mano): the handler records its fact and `sincronizar` the fields that follow, and
+# both go in as one update when the transaction's work is done; every read in between (the
+# figures' before and after, `con_cifras`) comes from hand. Outside a transaction reads and
+# writes go to the store at once.
 
 
-class _NoSeAplica(Exception):
-    """An update the copy in hand does not follow: it is dropped and the store is read."""
+def _relojes(db: Database) -> EnMano:
+    return EnMano(db, "plazos")
 
 
-def _en_mano(s: ClientSession | None) -> dict[str, dict | None] | None:
-    guardado = memoria(s)
-    return None if guardado is None else guardado.setdefault(_EN_MANO, {})
-
-
-def tomar(db: Database, codigo: str, s: ClientSession) -> dict | None:
-    """The clock as stored (None if there is none yet), kept in hand for this handler."""
-    doc = db.plazos.find_one({"_id": codigo}, session=s)
-    en_mano = _en_mano(s)
-    if en_mano is not None:
-        en_mano[codigo] = copy.deepcopy(doc)
-    return doc
-
-
-def leer(db: Database, codigo: str, s: ClientSession) -> dict | None:
-    """The clock as this transaction left it: from hand if taken, else from the store."""
-    en_mano = _en_mano(s)
-    if en_mano is not None and codigo in en_mano:
-        return copy.deepcopy(en_mano[codigo])
-    return db.plazos.find_one({"_id": codigo}, session=s)
-
-
-def soltar(codigo: str, s: ClientSession) -> None:
-    en_mano = _en_mano(s)
-    if en_mano is not None:
-        en_mano.pop(codigo, None)
+def leer(db: Database, codigo: str, s: ClientSession | None) -> dict | None:
+    """The clock as this transaction left it (None if there is none yet)."""
+    return _relojes(db).leer(codigo, s)
 
 
 def escribir(
-    db: Database, codigo: str, s: ClientSession, cambio: dict[str, Any], upsert: bool = False
+    db: Database,
+    codigo: str,
+    s: ClientSession | None,
+    cambio: dict[str, Any],
+    upsert: bool = False,
 ) -> None:
-    """`cambio` to the stored clock, and to the copy in hand if there is one."""
-    db.plazos.update_one({"_id": codigo}, cambio, upsert=upsert, session=s)
-    en_mano = _en_mano(s)
-    if en_mano is None or codigo not in en_mano:
-        return
-    doc = en_mano[codigo]
-    if doc is None:
-        if not upsert:
-            return  # matched nothing, as in the store
-        doc = {"_id": codigo, **cambio.get("$setOnInsert", {})}
-    try:
-        en_mano[codigo] = _aplicar(doc, cambio)
-    except _NoSeAplica:
-        del en_mano[codigo]
-
-
-def _aplicar(doc: dict, cambio: dict[str, Any]) -> dict:
-    """`cambio` applied as the store applies it, for the operators the handlers use on
-    top-level fields; datetimes cut to the store's millisecond."""
-    nuevo = dict(doc)
-    for operador, campos in cambio.items():
-        if any("." in campo or campo.startswith("$") for campo in campos):
-            raise _NoSeAplica(operador)
-        if operador == "$set":
-            nuevo |= {k: _al_milisegundo_todo(v) for k, v in campos.items()}
-        elif operador == "$unset":
-            for campo in campos:
-                nuevo.pop(campo, None)
-        elif operador == "$push":
-            for campo, valor in campos.items():
-                if isinstance(valor, dict) and any(k.startswith("$") for k in valor):
-                    raise _NoSeAplica("$push con modificadores")
-                nuevo[campo] = [*nuevo.get(campo, []), _al_milisegundo_todo(valor)]
-        elif operador != "$setOnInsert":  # applied above when the document was created
-            raise _NoSeAplica(operador)
-    return nuevo
-
-
-def _al_milisegundo_todo(valor: Any) -> Any:
-    if isinstance(valor, datetime):
-        return al_milisegundo(valor)
-    if isinstance(valor, dict):
-        return {k: _al_milisegundo_todo(v) for k, v in valor.items()}
-    if isinstance(valor, list | tuple):
-        return [_al_milisegundo_todo(v) for v in valor]
-    return valor
+    """`cambio` to the clock: in hand, written with the transaction's other changes to it."""
+    _relojes(db).cambiar(codigo, s, cambio, upsert=upsert)
 
 
 def sincronizar(
@@ -277,11 +211,6 @@ def sincronizar(
             actualizacion["$unset"] = dict.fromkeys(quitar, "")
         escribir(db, codigo, s, actualizacion)
     return eventos
-
-
-def al_milisegundo(momento: datetime) -> datetime:
-    """`momento` as the store keeps it (milliseconds), so it compares with what is read back."""
-    return momento.replace(microsecond=momento.microsecond // 1000 * 1000)
 
 
 def vencido(doc: dict, ahora: datetime) -> bool:

@@ -23,10 +23,11 @@ from comun.eventos import (
     ReclamoTrasladado,
     SubsanacionAbierta,
 )
+from comun.tiempo import al_milisegundo
 from servicios.plazos import dependencias
 from servicios.plazos.cifras import con_cifras
 from servicios.plazos.dominio import PoliticaPlazos, subsanar_hasta
-from servicios.plazos.expedientes import SERVICIO, al_milisegundo, escribir, leer, sincronizar
+from servicios.plazos.expedientes import SERVICIO, escribir, leer, sincronizar
 
 __all__ = ["SERVICIO", "manejadores"]
 

@@ -106,3 +106,36 @@ def test_un_operador_que_no_sigue_se_rechaza_sin_escribir(vigilado, db):
     with pytest.raises(ValueError, match=r"\$inc"):
         almacen.en_transaccion(visto, lambda s: copias.cambiar("R-1", s, {"$inc": {"n": 1}}))
     assert db.copias.count_documents({}) == 0
+
+
+CAMBIOS = [  # a new document, as plazos creates a clock: whichever event comes first
+    ({"$set": {"registrado_en": MOMENTO}, "$setOnInsert": {"entidad_id": "minsa"}}, True),
+    ({"$set": {"entidad_id": "mtc", "estado": "abierto"}}, False),  # replaces the insert's
+    ({"$push": {"obs": {"id": "o1", "en": MOMENTO}}}, True),
+    ({"$push": {"obs": {"id": "o1", "en": MOMENTO}}}, True),  # $push repeats, as in the store
+    ({"$addToSet": {"entidades": "minsa"}}, False),
+    ({"$addToSet": {"entidades": "minsa"}}, False),
+    ({"$unset": {"estado": ""}}, False),
+    ({"$set": {"estado": "detenido"}, "$setOnInsert": {"nunca": True}}, True),
+]
+
+
+def test_los_cambios_unidos_dejan_lo_mismo_que_enviados_uno_a_uno(vigilado, db):
+    """The store itself is the oracle: the same changes, sent one by one to another document."""
+    visto, pedidos = vigilado
+    for cambio, upsert in CAMBIOS:
+        db.copias.update_one({"_id": "uno-a-uno"}, cambio, upsert=upsert)
+    copias = EnMano(visto, "copias")
+    leidos = []
+
+    def trabajo(s) -> None:
+        for cambio, upsert in CAMBIOS:
+            copias.cambiar("en-mano", s, cambio, upsert=upsert)
+        leidos.append(copias.leer("en-mano", s))
+
+    almacen.en_transaccion(visto, trabajo)
+    esperado = db.copias.find_one({"_id": "uno-a-uno"}, {"_id": 0})
+    assert esperado["estado"] == "detenido" and len(esperado["obs"]) == 2  # the oracle ran
+    assert db.copias.find_one({"_id": "en-mano"}, {"_id": 0}) == esperado
+    assert {k: v for k, v in leidos[0].items() if k != "_id"} == esperado
+    assert pedidos.nombres("copias") == ["find", "update"]
