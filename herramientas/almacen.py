@@ -10,6 +10,11 @@ Why not the `secantusd-py` command: the launcher needs two settings it cannot gi
   worker killed in the middle of a transaction leaves its locks held until the store reaps the
   transaction. The store's default of 60 s stalled a whole service for a minute; the CLI cannot
   change it.
+- A reaper of abandoned transactions on a timer, as mongod has: SecantusDB aborts a transaction
+  idle past its lifetime only when another transaction statement reaches it. A worker killed
+  inside a transaction, once the load was over, left its locks held for as long as no other
+  transaction came: plain writes (the mail sender's claims) waited on them until the store was
+  restarted.
 Test-only commands (`configureFailPoint`) stay off, as on mongod. SIGTERM or SIGINT stops the
 server cleanly: connections drained, open transactions rolled back, storage closed.
 """
@@ -20,12 +25,27 @@ import argparse
 import logging
 import os
 import signal
+import threading
 from pathlib import Path
 from types import FrameType
 
 from secantus.server import SecantusDBServer
 
 VIDA_TRANSACCIONES_POR_DEFECTO = 10.0
+
+
+def segar_transacciones(servidor: SecantusDBServer, parar: threading.Event, cada: float) -> None:
+    """Aborts the transactions idle past their lifetime every `cada` seconds until `parar`."""
+    while not parar.wait(cada):
+        try:
+            abortadas = servidor.transactions.prune_expired()
+        except Exception:  # a reaper that dies would bring the stall back: log, go on
+            logging.getLogger(__name__).exception("almacén: fallo al abortar transacciones")
+            continue
+        if abortadas:
+            logging.getLogger(__name__).warning(
+                "almacén: %d transacción(es) abandonada(s) abortada(s)", abortadas
+            )
 
 
 class _Detener(Exception):
@@ -70,8 +90,18 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, al_recibir)
     signal.signal(signal.SIGINT, al_recibir)
+    parar = threading.Event()
+    # A quarter of the lifetime: an abandoned transaction goes at most 1.25 lifetimes after its
+    # last statement; the idle cost is one wake-up every few seconds.
+    segador = threading.Thread(
+        target=segar_transacciones,
+        args=(servidor, parar, max(0.25, args.vida_transacciones / 4)),
+        name="segador-de-transacciones",
+        daemon=True,
+    )
     try:
         servidor.start()
+        segador.start()
         print(
             f"almacén: escuchando en {args.host}:{args.port}, datos en {args.datos} "
             f"(sync on commit, transacciones de {args.vida_transacciones:g} s)",
@@ -81,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     except _Detener:
         pass
     finally:
+        parar.set()
         servidor.stop()
     print(f"almacén: {args.host}:{args.port} detenido", flush=True)
     return 0
