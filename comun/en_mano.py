@@ -59,7 +59,9 @@ class EnMano:
         self, _id: Any, s: ClientSession | None, cambio: dict[str, Any], upsert: bool = False
     ) -> None:
         """`cambio` (an update document) to `_id`: in hand and kept for the single write of the
-        transaction; at once without one."""
+        transaction; at once without one. A document not yet in hand is read first (the hand
+        must hold it to apply the change): for a blind write, `coleccion.update_one` is
+        cheaper."""
         if ajenos := set(cambio) - set(_OPERADORES):
             raise ValueError(f"operador no seguido en mano: {sorted(ajenos)}")
         mano = self._mano(s)
