@@ -77,6 +77,8 @@ class EnMano:
             doc = {"_id": _id, **_al_milisegundo(cambio.get("$setOnInsert", {}))}
         else:  # the document exists (or a pending upsert creates it): $setOnInsert does nothing
             cambio = {k: v for k, v in cambio.items() if k != "$setOnInsert"}
+            if not any(cambio.values()):
+                return
         mano.docs[_id] = _aplicar(doc, cambio)
         pendiente = mano.pendientes.get(_id)
         if pendiente is not None and pendiente.choca(cambio):

@@ -117,6 +117,7 @@ CAMBIOS = [  # a new document, as plazos creates a clock: whichever event comes 
     ({"$addToSet": {"entidades": "minsa"}}, False),
     ({"$unset": {"estado": ""}}, False),
     ({"$set": {"estado": "detenido"}, "$setOnInsert": {"nunca": True}}, True),
+    ({"$setOnInsert": {"nunca": True}}, True),  # the document exists: nothing at all
 ]
 
 
@@ -139,3 +140,14 @@ def test_los_cambios_unidos_dejan_lo_mismo_que_enviados_uno_a_uno(vigilado, db):
     assert db.copias.find_one({"_id": "en-mano"}, {"_id": 0}) == esperado
     assert {k: v for k, v in leidos[0].items() if k != "_id"} == esperado
     assert pedidos.nombres("copias") == ["find", "update"]
+
+
+def test_solo_set_on_insert_sobre_un_documento_que_existe_no_escribe_nada(vigilado, db):
+    visto, pedidos = vigilado
+    db.copias.insert_one({"_id": "R-1", "a": 1})
+    copias = EnMano(visto, "copias")
+    almacen.en_transaccion(
+        visto, lambda s: copias.cambiar("R-1", s, {"$setOnInsert": {"b": 2}}, upsert=True)
+    )
+    assert db.copias.find_one({"_id": "R-1"}) == {"_id": "R-1", "a": 1}
+    assert pedidos.nombres("copias") == ["find"]
