@@ -91,6 +91,33 @@ def proyectar(db: Database, s: ClientSession, codigo: str, fecha: datetime, esta
         db.reclamos.update_one({"_id": codigo, "estado": {"$in": PROVISIONALES}}, cambio, session=s)
 
 
+def proyectar_y_fijar(
+    db: Database,
+    s: ClientSession,
+    codigo: str,
+    fecha: datetime,
+    estado: str,
+    marca: str,
+    cambios: dict,
+) -> None:
+    """`proyectar` and `si_es_mas_reciente` together: in the usual order of events both hold and
+    go in one write (issue 10: the store pays for each document written); when either does not,
+    each is applied by its own rule."""
+    hecho = db.reclamos.update_one(
+        {
+            "_id": codigo,
+            "estado_en": {"$lte": fecha},
+            "estado": {"$nin": sorted(TERMINALES)},
+            marca: {"$not": {"$gt": fecha}},
+        },
+        {"$set": {"estado": estado, "estado_en": fecha, **cambios, marca: fecha}},
+        session=s,
+    )
+    if hecho.matched_count == 0:
+        si_es_mas_reciente(db, s, codigo, marca, fecha, cambios)
+        proyectar(db, s, codigo, fecha, estado)
+
+
 def si_es_mas_reciente(
     db: Database, s: ClientSession, codigo: str, marca: str, fecha: datetime, cambios: dict
 ) -> bool:

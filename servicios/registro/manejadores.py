@@ -31,7 +31,12 @@ from comun.eventos import (
     SubsanacionAbierta,
 )
 from comun.tiempo import dia_en_lima
-from servicios.registro.dependencias import anotar, si_es_mas_reciente
+from servicios.registro.dependencias import (
+    anotar,
+    entrada,
+    proyectar_y_fijar,
+    si_es_mas_reciente,
+)
 
 SERVICIO = "registro"
 AVISOS = {
@@ -70,14 +75,20 @@ def manejadores(db: Database) -> dict[str, Manejador]:
         nuevo = {"acceso": {"entidad_id": entidad_id, "unidad_id": unidad_id}}
         si_es_mas_reciente(db, s, evento.codigo, "acceso_en", evento.ocurrido_en, nuevo)
 
+    def a_la_unidad(evento: Evento, s: ClientSession, texto: str, entidad_id: str, unidad_id: str):
+        # The unit that has it now may download its files, and the citizen sees it derivado.
+        entrada(db, s, evento.id, evento.codigo, evento.ocurrido_en, texto, "derivado")
+        nuevo = {"acceso": {"entidad_id": entidad_id, "unidad_id": unidad_id}}
+        proyectar_y_fijar(db, s, evento.codigo, evento.ocurrido_en, "derivado", "acceso_en", nuevo)
+
     def derivado(evento: Evento, datos: ReclamoDerivado, s: ClientSession) -> None:
-        acceso(evento, s, datos.entidad_id, datos.unidad_id)
-        nota(evento, s, f"Su reclamo fue derivado a: {datos.unidad_nombre}.", "derivado")
+        texto = f"Su reclamo fue derivado a: {datos.unidad_nombre}."
+        a_la_unidad(evento, s, texto, datos.entidad_id, datos.unidad_id)
 
     def reasignado(evento: Evento, datos: ReclamoReasignado, s: ClientSession) -> None:
         # The reason is the entity's internal matter; the citizen learns who attends it now.
-        acceso(evento, s, datos.entidad_id, datos.unidad_id)
-        nota(evento, s, f"Su reclamo fue reasignado a: {datos.unidad_nombre}.", "derivado")
+        texto = f"Su reclamo fue reasignado a: {datos.unidad_nombre}."
+        a_la_unidad(evento, s, texto, datos.entidad_id, datos.unidad_id)
 
     def trasladado(evento: Evento, datos: ReclamoTrasladado, s: ClientSession) -> None:
         # Tracking shows the entity that has it now; a later traslado may arrive first.

@@ -184,3 +184,30 @@ def test_un_lote_de_eventos_anota_el_historial_en_un_solo_pedido(mongo_url, db: 
     assert {e["codigo"] for e in entradas} == set(codigos)
     assert {e["estado"] for e in entradas} == {"derivado"}
     assert db.seguimiento.count_documents({"_id": otro.id}) == 0
+
+
+def test_una_derivacion_en_orden_escribe_el_reclamo_una_vez(registro, db: Database):
+    """derivado sets who may read the files and the state: in the usual order of events both
+    go in one write (issue 10: each document written costs the store); out of order, each by its
+    own rule (the tests above)."""
+    despachador, escrituras = registro
+    despachador.aplicar(*_derivado(1))
+
+    assert len(escrituras.filtros) == 1, escrituras.filtros
+    doc = db.reclamos.find_one({"_id": COD})
+    assert doc["estado"] == "derivado"
+    assert doc["estado_en"] == T0 + timedelta(minutes=1)
+    assert doc["acceso"] == {"entidad_id": "minsa", "unidad_id": "ogc"}
+    assert doc["acceso_en"] == T0 + timedelta(minutes=1)
+
+
+def test_una_derivacion_tardia_da_el_acceso_y_no_toca_el_estado(registro, db: Database):
+    """The state moved on (respondido) but no later derivation set the access: the access is
+    the late one's, the state stays."""
+    despachador, _ = registro
+    despachador.aplicar(*_ev("reclamo.respondido", _respuesta(), 60))
+    despachador.aplicar(*_derivado(1))
+
+    doc = db.reclamos.find_one({"_id": COD})
+    assert doc["estado"] == "respondido"
+    assert doc["acceso"] == {"entidad_id": "minsa", "unidad_id": "ogc"}
