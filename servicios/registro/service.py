@@ -143,8 +143,8 @@ def crear_app() -> Flask:
             quien.rol != "entidad" or quien.entidad != hoja.entidad_id
         ):
             raise ErrorDeDominio(403, "prohibido", "El canal presencial es solo para la entidad.")
-        if reintento and (previa := reintento.previa()):
-            return previa
+        # The key is not looked up first: its insert in the filing's transaction is the check,
+        # and a retry (rare) is answered from there (issue 10: a read per filing is not rare).
         entidad = db.entidades.find_one({"_id": hoja.entidad_id}, {"nombre": 1})
         if entidad is None:
             return _invalido("entidad_id", "Entidad desconocida.")
@@ -171,7 +171,7 @@ def crear_app() -> Flask:
                 except DuplicateKeyError:
                     continue
                 except idempotencia.YaRegistrada:
-                    # The same request, retried while the first was still being written.
+                    # The same key was used before (or by a concurrent retry): its response.
                     adjuntos.descartar(db, ids)
                     return reintento.previa()  # type: ignore[union-attr]
             else:
