@@ -202,7 +202,7 @@ class Cartero(Repartidor):
         correlacion = id_seguro(causa) or evento.id
         evento = evento.model_copy(update={"correlacion": correlacion})
 
-        def guardar(s):
+        def guardar(s=None):
             self.db.entregas.update_one(
                 {"_id": entrega["_id"]},
                 {
@@ -213,13 +213,16 @@ class Cartero(Repartidor):
                 },
                 session=s,
             )
-            # Announced: what the citizen's timeline shows (registro). A responsable's mail is
-            # proven by its delivery and counted in the metrics; its event had no reader, and
-            # cost registro a message and a transaction per mail (issue 10).
-            if entrega["destinatario"] == "ciudadano":
+            if s is not None:
                 encolar(self.db, [evento], s)
 
-        en_transaccion(self.db, guardar)
+        # Announced: what the citizen's timeline shows (registro), in one transaction with the
+        # proof. A responsable's mail is proven by its delivery and counted in the metrics; its
+        # event had no reader (issue 10), and one write needs no transaction.
+        if entrega["destinatario"] == "ciudadano":
+            en_transaccion(self.db, guardar)
+        else:
+            guardar()
         if estado == "enviada":
             self.medidas.enviada()
         else:

@@ -20,6 +20,7 @@ from servicios.notificaciones import dependencias
 from servicios.notificaciones.ajustes import AjustesNotificaciones
 from servicios.notificaciones.cartero import Cartero
 from tests.conftest import _puerto_libre
+from tests.integracion.pedidos import vigilada
 
 pytestmark = pytest.mark.integracion
 
@@ -94,6 +95,37 @@ def test_solo_se_anuncia_el_correo_al_ciudadano_el_de_un_responsable_queda_en_su
     assert [(e["tipo"], e["datos"]["destinatario"]) for e in eventos] == [
         ("notificacion.enviada", "ciudadano")
     ]
+
+
+def test_el_correo_a_un_responsable_se_registra_con_una_escritura_sin_transaccion(
+    db, buzon, mongo_url
+):
+    """Nothing is announced for a responsable's mail, so its proof is one write of its own
+    (issue 10: a transaction around one write cost the store a commit more); the citizen's
+    proof and its event still go in one transaction."""
+    puerto, _ = buzon
+    ajustes = AjustesNotificaciones(token_interno="x" * 32, smtp_puerto=puerto)
+    dependencias.preparar(db)
+    with db.client.start_session() as s:
+        for clave, destinatario in (
+            ("ev-2:responsable:aaaa", "responsable"),
+            ("ev-2:responsable:bbbb", "responsable"),
+            ("R-2222-3333-4444:acuse", "ciudadano"),
+        ):
+            dependencias.encolar_entrega(
+                db, s, clave, "R-2222-3333-4444", "acuse", destinatario, "a@b.pe", ("A", "T")
+            )
+    with vigilada(mongo_url, db.name) as (vista, pedidos):
+        cartero = Cartero(vista, dependencias.Correo(ajustes), max_intentos=3)
+        assert cartero.una_vuelta() == 3
+    pruebas = [c for c in pedidos.de("update", "entregas") if "terminada_en" in str(c["updates"])]
+    assert len(pruebas) == 3
+    assert [("autocommit" in c) for c in pruebas] == [False, False, True]  # in a transaction
+    assert len(pedidos.de("commitTransaction")) == 1
+    for entrega in db.entregas.find():
+        assert entrega["estado"] == "enviada" and entrega["message_id"], entrega["_id"]
+        assert "cuerpo" not in entrega and entrega["intentos"] == 1
+    assert [d["evento"]["datos"]["destinatario"] for d in db.outbox.find()] == ["ciudadano"]
 
 
 def _entregas(db, n: int) -> list[str]:
