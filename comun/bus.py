@@ -561,9 +561,11 @@ class Consumidor:
 
 
 class Turnos:
-    """The messages received and not yet taken, with at most one per reclamo in hand: the next
-    of a reclamo waits, in the order it came, until the one before it is done (applied and its
-    ack or move decided). Messages of different reclamos are taken in the order they came."""
+    """The messages received and not yet taken, with one reclamo in one thread's hands at a
+    time: its next message waits, in the order it came, until those taken before are done
+    (applied and their ack or move decided). Messages of different reclamos are taken in the
+    order they came; one taken for a batch brings along those of its reclamo waiting behind
+    it, in their order (issue 10: one transaction then reads and writes the reclamo once)."""
 
     def __init__(self) -> None:
         self._cerrojo = threading.Lock()
@@ -582,13 +584,17 @@ class Turnos:
             return True
 
     def tomar(self, cuantos: int) -> tuple[list[str], list[tuple]]:
-        """Up to `cuantos` ready messages (of different reclamos), with their keys."""
+        """Up to `cuantos` messages: the ready ones, each followed by those of its reclamo
+        waiting behind it. Returns the reclamos' keys (once each) and the messages in order."""
         claves, mensajes = [], []
         with self._cerrojo:
             while self._listos and len(mensajes) < cuantos:
                 clave, mensaje = self._listos.popleft()
                 claves.append(clave)
                 mensajes.append(mensaje)
+                detras = self._detras[clave]
+                while detras and len(mensajes) < cuantos:
+                    mensajes.append(detras.popleft())
         return claves, mensajes
 
     def terminar(self, claves: list[str]) -> int:

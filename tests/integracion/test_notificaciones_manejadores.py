@@ -60,22 +60,9 @@ def vigilado(mongo_url, db: Database):
         yield (lambda evento: despachador.aplicar(evento, evento.contenido())), pedidos
 
 
-def test_cada_evento_lee_y_escribe_la_copia_del_reclamo_una_vez(vigilado, db: Database):
-    despachar, pedidos = vigilado
-
-    despachar(registrado())
-    assert pedidos.nombres("reclamos") == ["find", "update"]
-
-    pedidos.olvidar()
-    despachar(_plazo())
-    assert pedidos.nombres("reclamos") == ["find", "update"]
-
-    pedidos.olvidar()
-    despachar(derivado())
-    assert pedidos.nombres("reclamos") == ["find", "update"]
-
-    copia = db.reclamos.find_one({"_id": COD})
-    assert copia == {
+def _copia_esperada() -> dict:
+    """The copy after registrado, plazo.calculado and derivado, written out from the events."""
+    return {
         "_id": COD,
         "entidad_id": "minsa",
         "motivo": "infraestructura",
@@ -100,5 +87,43 @@ def test_cada_evento_lee_y_escribe_la_copia_del_reclamo_una_vez(vigilado, db: Da
             "entidad_en": datetime(2026, 11, 23, 15, 1, tzinfo=UTC),
         },
     }
+
+
+def test_cada_evento_lee_y_escribe_la_copia_del_reclamo_una_vez(vigilado, db: Database):
+    despachar, pedidos = vigilado
+
+    despachar(registrado())
+    assert pedidos.nombres("reclamos") == ["find", "update"]
+
+    pedidos.olvidar()
+    despachar(_plazo())
+    assert pedidos.nombres("reclamos") == ["find", "update"]
+
+    pedidos.olvidar()
+    despachar(derivado())
+    assert pedidos.nombres("reclamos") == ["find", "update"]
+
+    assert db.reclamos.find_one({"_id": COD}) == _copia_esperada()
     # The acuse (contact and deadline both in) and the unit's two responsables.
+    assert sorted(e["plantilla"] for e in db.entregas.find()) == ["acuse", "derivado", "derivado"]
+
+
+def test_los_eventos_de_un_reclamo_en_un_lote_leen_y_escriben_la_copia_una_vez(
+    mongo_url, db: Database
+):
+    """A batch brings a reclamo's waiting events along (comun.bus.Turnos): in one transaction
+    its copy is read once and written once for all of them, and ends as one by one."""
+    dependencias.preparar(db)
+    with vigilada(mongo_url, db.name) as (visto, pedidos):
+        despachador = Despachador(
+            visto, SERVICIO, manejadores(visto, "https://reclamos.gob.pe"), Metricas("prueba")
+        )
+        minsa = catalogo()["minsa"]
+        e = ev("catalogo.entidad_actualizada", EntidadActualizada(entidad=minsa), -1440, None)
+        despachador.aplicar(e, e.contenido())
+        pedidos.olvidar()
+        despachador.aplicar_lote([(x, x.contenido()) for x in (registrado(), _plazo(), derivado())])
+        assert pedidos.nombres("reclamos") == ["find", "update"]
+
+    assert db.reclamos.find_one({"_id": COD}) == _copia_esperada()
     assert sorted(e["plantilla"] for e in db.entregas.find()) == ["acuse", "derivado", "derivado"]
