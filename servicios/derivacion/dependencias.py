@@ -17,6 +17,7 @@ from pymongo.database import Database
 
 from comun import cifras
 from comun.almacen import asegurar_colecciones
+from comun.en_mano import EnMano
 from servicios.derivacion.cifras import aporte
 from servicios.derivacion.dominio import clave_urgencia
 
@@ -50,8 +51,9 @@ def urgencia(doc: dict) -> str:
     )
 
 
-def leer(db: Database, codigo: str, sesion: ClientSession, **filtro: Any) -> dict | None:
-    return db.bandeja.find_one({"_id": codigo, **filtro}, session=sesion)
+def leer(db: Database, codigo: str, sesion: ClientSession) -> dict | None:
+    """The reclamo as this transaction left it: read once per transaction (comun.en_mano)."""
+    return EnMano(db, "bandeja").leer(codigo, sesion)
 
 
 def escribir(
@@ -67,15 +69,27 @@ def escribir(
 ) -> dict | None:
     """Applies `cambios` to the reclamo read as `anterior` (None: not stored yet, so inserted),
     appends `pasos` to its historial, and returns the document as it is now; None when `filtro`
-    (e.g. the state it was read in) no longer matches."""
+    (e.g. the state it was read in) no longer matches.
+
+    Without `filtro` (the handlers) the change is made in hand, after `leer`: a batch's events
+    of one reclamo write its document once. With one (the entity's actions, one per
+    transaction) it goes to the store at once, conditional on the filter."""
     actual = {k: v for k, v in (anterior or {"_id": codigo}).items() if k not in quitar}
     nuevo = {**actual, **cambios}
     operacion: dict[str, Any] = {"$set": {**cambios, "urgencia": urgencia(nuevo)}}
     if quitar:
         operacion["$unset"] = dict.fromkeys(quitar, "")
     if pasos:
-        operacion["$push"] = {"historial": {"$each": pasos}}
         nuevo["historial"] = [*nuevo.get("historial", []), *pasos]
+    if filtro is None:
+        bandeja = EnMano(db, "bandeja")
+        bandeja.cambiar(codigo, sesion, operacion, upsert=anterior is None)
+        for p in pasos or []:  # one value per change in hand; they go in as one $push
+            bandeja.cambiar(codigo, sesion, {"$push": {"historial": p}})
+        cifras.mover(db, aporte(anterior) if anterior else None, aporte(nuevo), sesion)
+        return nuevo
+    if pasos:
+        operacion["$push"] = {"historial": {"$each": pasos}}
     if anterior is None:
         # Upsert on the _id only: a document created meanwhile is a conflict of the transaction.
         db.bandeja.update_one({"_id": codigo}, operacion, upsert=True, session=sesion)
