@@ -147,6 +147,12 @@ def leido_en_la_transaccion(sesion: ClientSession | None, clave: str, leer: Call
     return leidos[clave]
 
 
+def olvidar_lo_leido(sesion: ClientSession | None, clave: str) -> None:
+    """The transaction wrote what `clave` read: the next `leido_en_la_transaccion` asks again."""
+    if (leidos := memoria(sesion)) is not None:
+        leidos.pop(clave, None)
+
+
 def al_confirmar(sesion: ClientSession | None, accion: Callable[[], None]) -> None:
     """Runs `accion` once the transaction of `sesion` has committed (at once, without one): how
     a writer wakes the loop that handles what it wrote (the relay, the mail sender), never

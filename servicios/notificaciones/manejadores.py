@@ -26,6 +26,7 @@ from datetime import date, datetime
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
+from comun.almacen import leido_en_la_transaccion, olvidar_lo_leido
 from comun.consumo import Manejador
 from comun.en_mano import EnMano
 from comun.eventos import (
@@ -93,6 +94,7 @@ def _manejadores_correo(db: Database, url_portal: str) -> dict[str, Manejador]:
         if actual is not None and actual["actualizado_en"] > evento.ocurrido_en:
             return  # an older version arriving late
         e = datos.entidad
+        olvidar_lo_leido(s, _leida(e.id))  # the events after it in the batch see this version
         db.entidades.replace_one(
             {"_id": e.id},
             {
@@ -287,7 +289,11 @@ def _manejadores_correo(db: Database, url_portal: str) -> dict[str, Manejador]:
         )
         reclamo = _reclamo(evento.codigo, s)
         if email := reclamo["contacto"]["email"]:
-            anterior = db.entidades.find_one({"_id": datos.entidad_anterior_id}, session=s)
+            anterior = leido_en_la_transaccion(
+                s,
+                _leida(datos.entidad_anterior_id),
+                lambda: db.entidades.find_one({"_id": datos.entidad_anterior_id}, session=s),
+            )
             mensaje = plantillas.trasladado(
                 evento.codigo,
                 anterior["nombre"] if anterior else None,
@@ -453,7 +459,11 @@ def _manejadores_correo(db: Database, url_portal: str) -> dict[str, Manejador]:
         return r
 
     def _entidad(entidad_id: str, s: ClientSession) -> dict:
-        e = db.entidades.find_one({"_id": entidad_id}, session=s)
+        # Once per transaction: a batch's acuses and responsables' mails of one entity (a
+        # reclamo's acuse and derivado often come in one batch) read it once (issue 10).
+        e = leido_en_la_transaccion(
+            s, _leida(entidad_id), lambda: db.entidades.find_one({"_id": entidad_id}, session=s)
+        )
         if e is None:
             raise FaltaContexto(f"entidad {entidad_id} aún no copiada")
         return e
@@ -476,6 +486,11 @@ def _manejadores_correo(db: Database, url_portal: str) -> dict[str, Manejador]:
         "reclamo.trasladado": trasladado,
         "plazo.recalculado": recalculado,
     }
+
+
+def _leida(entidad_id: str) -> str:
+    """The key of an entity's copy read in a transaction (comun.almacen.leido_en_la_transaccion)."""
+    return f"notificaciones.entidad.{entidad_id}"
 
 
 def _es_el_ultimo_plazo(copia: dict, evento: Evento) -> bool:

@@ -124,6 +124,35 @@ def test_los_eventos_de_un_reclamo_en_un_lote_leen_y_escriben_la_copia_una_vez(
         pedidos.olvidar()
         despachador.aplicar_lote([(x, x.contenido()) for x in (registrado(), _plazo(), derivado())])
         assert pedidos.nombres("reclamos") == ["find", "update"]
+        # The entity, for the acuse and for the unit's responsables: once too.
+        assert pedidos.nombres("entidades") == ["find"]
 
     assert db.reclamos.find_one({"_id": COD}) == _copia_esperada()
     assert sorted(e["plantilla"] for e in db.entregas.find()) == ["acuse", "derivado", "derivado"]
+
+
+def test_una_entidad_actualizada_en_el_lote_se_ve_en_los_eventos_que_la_siguen(
+    mongo_url, db: Database
+):
+    """The entity is read once per transaction, but a catalogue update in the same batch is
+    what the events after it see (the responsables of the new version get the mail)."""
+    dependencias.preparar(db)
+    minsa = catalogo()["minsa"]
+    with vigilada(mongo_url, db.name) as (visto, _):
+        despachador = Despachador(
+            visto, SERVICIO, manejadores(visto, "https://reclamos.gob.pe"), Metricas("prueba")
+        )
+        e = ev("catalogo.entidad_actualizada", EntidadActualizada(entidad=minsa), -1440, None)
+        despachador.aplicar(e, e.contenido())
+        nueva = minsa.model_copy(deep=True)
+        unidad = next(u for u in nueva.unidades if u.id == "infraestructura")
+        unidad.responsable.email = "nuevo.titular@minsa.gob.pe"
+        actualizada = ev(
+            "catalogo.entidad_actualizada", EntidadActualizada(entidad=nueva), -1, None
+        )
+        # The acuse reads the entity first; then the update; then the derivado's mail.
+        lote = [registrado(), _plazo(), actualizada, derivado()]
+        despachador.aplicar_lote([(x, x.contenido()) for x in lote])
+
+    para = sorted(d["para"] for d in db.entregas.find({"plantilla": "derivado"}))
+    assert "nuevo.titular@minsa.gob.pe" in para
