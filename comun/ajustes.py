@@ -54,7 +54,10 @@ class Ajustes(BaseSettings):
     host_metricas: str = "127.0.0.1"
     prefetch: int = 50
     # Messages a worker handles at once (each in its own thread, with its own store session).
-    hilos_consumo: int = 4
+    # One by measurement (issue 10, bench.pipeline): with more, the waiting messages were split
+    # into small batches and the threads' transactions contended in the store; a service grows
+    # by adding worker processes.
+    hilos_consumo: int = 1
     # Most events a thread applies in one transaction when several are waiting (1: one by one).
     lote_consumo: int = 16
     # Attempts of a failing handler before its message is parked, and the wait between them.
