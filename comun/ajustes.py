@@ -54,10 +54,12 @@ class Ajustes(BaseSettings):
     host_metricas: str = "127.0.0.1"
     prefetch: int = 50
     # Messages a worker handles at once (each in its own thread, with its own store session).
-    # One by measurement (issue 10, bench.pipeline): with more, the waiting messages were split
-    # into small batches and the threads' transactions contended in the store; a service grows
-    # by adding worker processes.
-    hilos_consumo: int = 1
+    # Two by measurement (issue 10, bench.pipeline): with four, the waiting messages were split
+    # into small batches whose transactions contended in the store; with one, a batch held by a
+    # lock a killed worker left (up to ESPERA_TRANSACCION_S) stalled the whole worker, and the
+    # complete fault suite failed its kill -9 of registro's worker. A service grows by adding
+    # worker processes.
+    hilos_consumo: int = 2
     # Most events a thread applies in one transaction when several are waiting (1: one by one).
     lote_consumo: int = 16
     # Attempts of a failing handler before its message is parked, and the wait between them.
