@@ -289,11 +289,7 @@ def _manejadores_correo(db: Database, url_portal: str) -> dict[str, Manejador]:
         )
         reclamo = _reclamo(evento.codigo, s)
         if email := reclamo["contacto"]["email"]:
-            anterior = leido_en_la_transaccion(
-                s,
-                _leida(datos.entidad_anterior_id),
-                lambda: db.entidades.find_one({"_id": datos.entidad_anterior_id}, session=s),
-            )
+            anterior = _copia_de_entidad(datos.entidad_anterior_id, s)
             mensaje = plantillas.trasladado(
                 evento.codigo,
                 anterior["nombre"] if anterior else None,
@@ -458,12 +454,15 @@ def _manejadores_correo(db: Database, url_portal: str) -> dict[str, Manejador]:
             raise FaltaContexto(f"reclamo {codigo} aún no registrado aquí")
         return r
 
-    def _entidad(entidad_id: str, s: ClientSession) -> dict:
+    def _copia_de_entidad(entidad_id: str, s: ClientSession) -> dict | None:
         # Once per transaction: a batch's acuses and responsables' mails of one entity (a
         # reclamo's acuse and derivado often come in one batch) read it once (issue 10).
-        e = leido_en_la_transaccion(
+        return leido_en_la_transaccion(
             s, _leida(entidad_id), lambda: db.entidades.find_one({"_id": entidad_id}, session=s)
         )
+
+    def _entidad(entidad_id: str, s: ClientSession) -> dict:
+        e = _copia_de_entidad(entidad_id, s)
         if e is None:
             raise FaltaContexto(f"entidad {entidad_id} aún no copiada")
         return e
